@@ -1,0 +1,233 @@
+"""The network that an estimator's parameters describe.
+
+:class:`NetworkSpec` is the single description of a skrobust MLP's structure
+(layer sizes, where the noise, dropout and batch-norm layers sit). It is
+hashable, so the training engine keys its compiled programs on it, and it has
+two realizations that must agree:
+
+* :func:`build_keras_model` builds the ``keras.Model`` users get as ``model_``
+  (inspectable, savable in Keras's native format);
+* the engine's functional forward pass (``skrobust/engine/_core.py``), which
+  trains the same weights inside one compiled loop.
+
+Only *structure* lives in the spec. Values that do not change shapes (noise
+std, dropout rates, learning rate) are *hyperparameters*, handed to the
+engine as data so that one compiled program serves a whole grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from skrobust._layers import GaussianNoise
+
+NOISE_POSITIONS = ("input", "pre_activation", "post_activation")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Structure of a noisy MLP.
+
+    Attributes
+    ----------
+    n_features : int
+        Width of the input.
+    hidden_layer_sizes : tuple of int
+        Units of each hidden layer.
+    n_outputs : int
+        Units of the output layer.
+    task : {"binary", "multiclass", "regression"}
+        Decides the output activation and the loss.
+    activation : str
+        Hidden activation (a name Keras knows).
+    kernel_initializer : str
+        Initializer of every Dense kernel (a name Keras knows).
+    noise_sites : tuple of str
+        Subset of ``NOISE_POSITIONS`` where a noise layer exists.
+    input_dropout, dropout : bool
+        Whether an input / hidden dropout layer exists.
+    batchnorm : {None, "before", "after"}
+        Batch normalization before or after each hidden activation.
+    max_norm : float or None
+        MaxNorm constraint on hidden kernels.
+    """
+
+    n_features: int
+    hidden_layer_sizes: tuple[int, ...]
+    n_outputs: int
+    task: str
+    activation: str = "relu"
+    kernel_initializer: str = "glorot_uniform"
+    noise_sites: tuple[str, ...] = ()
+    input_dropout: bool = False
+    dropout: bool = False
+    batchnorm: str | None = None
+    max_norm: float | None = None
+
+    @property
+    def output_activation(self) -> str:
+        return {"binary": "sigmoid", "multiclass": "softmax"}.get(self.task, "linear")
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+
+
+def _initial_kernel(name: str, shape: tuple[int, int], rng) -> np.ndarray:
+    """A kernel drawn as Keras's initializer ``name`` draws it.
+
+    The variance-scaling family (glorot, he, lecun: uniform, normal and
+    truncated normal) is drawn with NumPy from the initializer's own config,
+    which avoids compiling a backend op per shape on every fit; any other
+    initializer is called through Keras with a local seed.
+    """
+    init = keras.initializers.get(name)
+    if isinstance(init, keras.initializers.VarianceScaling):
+        # The subclasses' get_config hides the scaling; the base class's shows it.
+        cfg = keras.initializers.VarianceScaling.get_config(init)
+        fan_in, fan_out = shape
+        fan = {"fan_in": fan_in, "fan_out": fan_out}.get(
+            cfg["mode"], (fan_in + fan_out) / 2.0
+        )
+        scale = cfg["scale"] / max(1.0, fan)
+        if cfg["distribution"] == "uniform":
+            limit = np.sqrt(3.0 * scale)
+            out = rng.uniform(-limit, limit, size=shape)
+        elif cfg["distribution"] == "truncated_normal":
+            # Keras's constant: std of a unit normal truncated to [-2, 2].
+            std = np.sqrt(scale) / 0.87962566103423978
+            out = rng.normal(0.0, 1.0, size=shape)
+            bad = np.abs(out) > 2
+            while bad.any():
+                out[bad] = rng.normal(0.0, 1.0, size=int(bad.sum()))
+                bad = np.abs(out) > 2
+            out *= std
+        else:
+            out = rng.normal(0.0, np.sqrt(scale), size=shape)
+        return out.astype("float32")
+    config = keras.initializers.serialize(init)
+    if "seed" in init.get_config():
+        config.setdefault("config", {})["seed"] = int(rng.integers(2**31 - 1))
+    return np.asarray(keras.initializers.deserialize(config)(shape, dtype="float32"))
+
+
+def init_weights(spec: NetworkSpec, seed: int) -> dict:
+    """Initial trainable weights and batch-norm statistics, as NumPy arrays.
+
+    Layout: ``{"kernels": [...], "biases": [...], "gammas": [...],
+    "betas": [...]}`` for the trainable part and ``{"means": [...],
+    "vars": [...]}`` for the batch-norm moving statistics.
+    """
+    rng = np.random.default_rng(seed)
+    sizes = spec.layer_sizes
+    kernels, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        kernels.append(_initial_kernel(spec.kernel_initializer, (fan_in, fan_out), rng))
+        biases.append(np.zeros(fan_out, dtype="float32"))
+    params = {"kernels": kernels, "biases": biases}
+    bn_state = {}
+    if spec.batchnorm:
+        hidden = spec.hidden_layer_sizes
+        params["gammas"] = [np.ones(u, dtype="float32") for u in hidden]
+        params["betas"] = [np.zeros(u, dtype="float32") for u in hidden]
+        bn_state = {
+            "means": [np.zeros(u, dtype="float32") for u in hidden],
+            "vars": [np.ones(u, dtype="float32") for u in hidden],
+        }
+    return {"params": params, "bn_state": bn_state}
+
+
+def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model:
+    """The ``keras.Model`` a spec describes, with the layers the tutorials use.
+
+    Layer order per hidden layer: ``Dense -> [BatchNormalization if "before"]
+    -> [GaussianNoise if "pre_activation"] -> Activation -> [BatchNormalization
+    if "after"] -> [GaussianNoise if "post_activation"] -> [Dropout]``.
+    Noise and dropout layers are identities at inference. Rates are set later
+    by :func:`set_hyperparameters`.
+    """
+    constraint = keras.constraints.MaxNorm(spec.max_norm) if spec.max_norm else None
+    inputs = keras.Input(shape=(spec.n_features,), name="input")
+    x = inputs
+    if "input" in spec.noise_sites:
+        x = GaussianNoise(0.0, name="input_noise")(x)
+    if spec.input_dropout:
+        x = keras.layers.Dropout(0.0, name="input_dropout")(x)
+    for i, units in enumerate(spec.hidden_layer_sizes):
+        x = keras.layers.Dense(units, kernel_constraint=constraint, name=f"dense_{i}")(
+            x
+        )
+        if spec.batchnorm == "before":
+            x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
+        if "pre_activation" in spec.noise_sites:
+            x = GaussianNoise(0.0, name=f"noise_{i}")(x)
+        x = keras.layers.Activation(spec.activation, name=f"activation_{i}")(x)
+        if spec.batchnorm == "after":
+            x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
+        if "post_activation" in spec.noise_sites:
+            x = GaussianNoise(0.0, name=f"noise_{i}")(x)
+        if spec.dropout:
+            x = keras.layers.Dropout(0.0, name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        spec.n_outputs, activation=spec.output_activation, name="output"
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def set_hyperparameters(
+    model: keras.Model, *, noise_std: float, dropout: float, input_dropout: float
+) -> None:
+    """Write the training-time rates into the Keras layers (for inspection,
+    saving and any later ``Model.fit`` by the user)."""
+    for layer in model.layers:
+        if isinstance(layer, GaussianNoise):
+            layer.stddev = float(noise_std)
+        elif isinstance(layer, keras.layers.Dropout):
+            rate = input_dropout if layer.name == "input_dropout" else dropout
+            layer.rate = float(rate)
+
+
+def set_weights(model: keras.Model, spec: NetworkSpec, params, bn_state) -> None:
+    """Copy engine weights (NumPy arrays) into the Keras model's layers."""
+    n_hidden = len(spec.hidden_layer_sizes)
+    for i in range(n_hidden):
+        model.get_layer(f"dense_{i}").set_weights(
+            [params["kernels"][i], params["biases"][i]]
+        )
+        if spec.batchnorm:
+            model.get_layer(f"batchnorm_{i}").set_weights(
+                [
+                    params["gammas"][i],
+                    params["betas"][i],
+                    bn_state["means"][i],
+                    bn_state["vars"][i],
+                ]
+            )
+    model.get_layer("output").set_weights([params["kernels"][-1], params["biases"][-1]])
+
+
+def get_weights(model: keras.Model, spec: NetworkSpec) -> dict:
+    """Inverse of :func:`set_weights`: engine layout from a Keras model."""
+    n_hidden = len(spec.hidden_layer_sizes)
+    params = {"kernels": [], "biases": []}
+    bn_state = {}
+    if spec.batchnorm:
+        params.update(gammas=[], betas=[])
+        bn_state = {"means": [], "vars": []}
+    for i in range(n_hidden):
+        k, b = model.get_layer(f"dense_{i}").get_weights()
+        params["kernels"].append(k)
+        params["biases"].append(b)
+        if spec.batchnorm:
+            g, be, m, v = model.get_layer(f"batchnorm_{i}").get_weights()
+            params["gammas"].append(g)
+            params["betas"].append(be)
+            bn_state["means"].append(m)
+            bn_state["vars"].append(v)
+    k, b = model.get_layer("output").get_weights()
+    params["kernels"].append(k)
+    params["biases"].append(b)
+    return {"params": params, "bn_state": bn_state}

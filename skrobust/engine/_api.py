@@ -1,0 +1,230 @@
+"""Entry points of the training engine, independent of the Keras backend.
+
+The estimator calls :func:`train` and :func:`predict`; they pick the module of
+the active Keras backend (``_jax.py`` or ``_tf.py``), reuse a compiled program
+for every fit with the same :class:`~skrobust._network.NetworkSpec` and
+:class:`TrainConfig` (``GridSearchCV`` clones the estimator for every fit, so
+recompiling per estimator would cost more than training), and run epochs in
+compiled chunks so that history, early stopping and progress reporting cost
+one host round trip per chunk, not per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+SUPPORTED_BACKENDS = ("jax", "tensorflow")
+# Epochs per compiled call: large enough that the per-call cost vanishes, small
+# enough that early stopping wastes no work (the loop exits on its own) and a
+# progress bar moves.
+MAX_CHUNK = 512
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about a fit that is fixed at compile time."""
+
+    optimizer: str
+    batch_size: int
+    n_batches: int
+    shuffle: bool
+    has_val: bool
+    early_stopping: bool
+    patience: int
+    chunk: int
+    history_keys: tuple[str, ...] = field(default=("loss", "score"))
+
+
+@dataclass
+class TrainResult:
+    weights: dict
+    history: dict
+    n_iter: int
+    diverged: bool
+    best_epoch: int | None
+
+
+def backend_module():
+    name = keras.backend.backend()
+    if name == "jax":
+        from skrobust.engine import _jax as mod
+    elif name == "tensorflow":
+        from skrobust.engine import _tf as mod
+    else:
+        raise RuntimeError(
+            f"skrobust trains with the 'tensorflow' or 'jax' Keras backend; the "
+            f"active backend is {name!r}. Set KERAS_BACKEND=tensorflow or "
+            f"KERAS_BACKEND=jax before importing keras."
+        )
+    return mod
+
+
+class _CompiledCache:
+    """A small thread-safe LRU of compiled programs."""
+
+    def __init__(self, size):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            value = self._items.setdefault(key, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+_LOOPS = _CompiledCache(_CACHE_SIZE)
+_PREDICTS = _CompiledCache(_CACHE_SIZE)
+
+
+def chunk_size(epochs: int, verbose: int = 0) -> int:
+    """Epochs per compiled call, rounded to a power of two so that nearby
+    epoch counts share one compiled program."""
+    target = min(epochs, MAX_CHUNK)
+    if verbose:
+        target = min(target, max(1, epochs // 20))
+    return 1 << max(0, math.ceil(math.log2(max(target, 1))))
+
+
+def make_config(*, optimizer, batch_size, n_train, shuffle, has_val,
+                early_stopping, patience, epochs, verbose=0) -> TrainConfig:
+    batch_size = min(batch_size, n_train)
+    keys = ("loss", "score") + (("val_loss", "val_score") if has_val else ())
+    return TrainConfig(
+        optimizer=optimizer,
+        batch_size=batch_size,
+        n_batches=math.ceil(n_train / batch_size),
+        shuffle=bool(shuffle),
+        has_val=bool(has_val),
+        early_stopping=bool(early_stopping),
+        patience=int(patience),
+        chunk=chunk_size(epochs, verbose),
+        history_keys=keys,
+    )
+
+
+def prepare_data(X, y, w, X_val=None, y_val=None):
+    """Arrays in the layout the loop expects (float32, masks, sums of squares
+    for the R^2 of regressors)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[0]
+    data = {
+        "X": X,
+        "y": y,
+        "w": np.asarray(w, dtype=np.float32),
+        "mask": np.ones(n, dtype=np.float32),
+        "y_ss": np.float32(_sum_squares(y)),
+    }
+    if X_val is not None:
+        data["X_val"] = np.ascontiguousarray(X_val, dtype=np.float32)
+        data["y_val"] = y_val
+        data["y_val_ss"] = np.float32(_sum_squares(y_val))
+    return data
+
+
+def _sum_squares(y):
+    if y.dtype.kind == "f":
+        return float(np.sum((y - y.mean(axis=0)) ** 2))
+    return 0.0
+
+
+def hyper_arrays(*, noise_std, dropout, input_dropout, learning_rate, momentum):
+    return {
+        "noise_std": np.float32(noise_std),
+        "dropout": np.float32(dropout),
+        "input_dropout": np.float32(input_dropout),
+        "learning_rate": np.float32(learning_rate),
+        "momentum": np.float32(momentum),
+    }
+
+
+def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> TrainResult:
+    """Train ``weights`` for up to ``epochs`` epochs; return NumPy weights.
+
+    ``progress``, if given, is called with the number of epochs each chunk ran.
+    """
+    mod = backend_module()
+    loop = _LOOPS.get((keras.backend.backend(), spec, cfg),
+                      lambda: mod.compile_loop(spec, cfg))
+    state = mod.init_state(spec, cfg, weights)
+    data = mod.to_device(data)
+    hyper = mod.to_device(hyper)
+    key = mod.make_key(seed)
+    history = {k: [] for k in cfg.history_keys}
+    done = 0
+    while done < epochs:
+        n = min(cfg.chunk, epochs - done)
+        state, hist, ran = loop(state, data, hyper, key, np.int32(done), np.int32(n))
+        hist = mod.to_numpy(hist)
+        stopped = bool(mod.to_numpy(state["stopped"]))
+        ran = int(mod.to_numpy(ran))
+        for k in history:
+            history[k].extend(float(v) for v in hist[k][:ran])
+        done += ran
+        if progress is not None:
+            progress(ran)
+        if stopped or ran == 0:
+            break
+    out = mod.to_numpy(state)
+    diverged = bool(out["diverged"])
+    if diverged:
+        # The epoch that produced non-finite values is not part of the result.
+        for k in history:
+            del history[k][int(out["n_iter"]):]
+    best_epoch = None
+    if cfg.early_stopping and int(out["best_epoch"]) >= 0:
+        best_epoch = int(out["best_epoch"])
+        weights = {"params": out["best_params"], "bn_state": out["best_bn"]}
+    else:
+        weights = {"params": out["params"], "bn_state": out["bn"]}
+    return TrainResult(
+        weights=weights,
+        history=history,
+        n_iter=int(out["n_iter"]),
+        diverged=diverged,
+        best_epoch=best_epoch,
+    )
+
+
+# Rows per compiled predict call: bounds memory on large inputs while one
+# call still covers every small data set.
+PREDICT_BATCH = 65536
+
+
+def predict(spec, weights, X) -> np.ndarray:
+    """Output-layer activations (probabilities or regression values)."""
+    mod = backend_module()
+    fn = _PREDICTS.get((keras.backend.backend(), spec), lambda: mod.compile_predict(spec))
+    params = mod.to_device(weights["params"])
+    bn = mod.to_device(weights["bn_state"])
+    X = np.asarray(X, dtype=np.float32)
+    outs = [
+        mod.to_numpy(fn(params, bn, X[i : i + PREDICT_BATCH]))
+        for i in range(0, max(X.shape[0], 1), PREDICT_BATCH)
+    ]
+    return np.concatenate(outs, axis=0)
+
+
+def clear_cache():
+    """Forget every compiled program (frees their memory)."""
+    _LOOPS.clear()
+    _PREDICTS.clear()

@@ -1,0 +1,218 @@
+"""Backend-neutral pieces of the training engine, written with ``keras.ops``.
+
+The forward pass, losses, metrics and optimizer updates here are traced inside
+each backend's compiled loop (``_jax.py``, ``_tf.py``); they never touch Keras
+layer objects, so one compiled program serves every estimator with the same
+:class:`~skrobust._network.NetworkSpec`, and hyperparameters (noise std,
+dropout rates, learning rate, momentum) are tensors, not Python constants.
+
+Semantics follow the Keras layers and optimizers the tutorials use: ``Dense``,
+``BatchNormalization`` (momentum 0.99, epsilon 1e-3), inverted ``Dropout``,
+additive Gaussian noise, ``MaxNorm`` applied after each update, and Keras's
+Adam / SGD / RMSprop update rules with Keras's default constants.
+``tests/test_engine.py`` checks each against Keras itself.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+# Rows of a mini-batch that are padding (the last batch of an epoch, or rows a
+# member of a batched search does not train on) carry mask 0; every reduction
+# below is masked so they change nothing.
+
+BN_MOMENTUM = 0.99
+BN_EPSILON = 1e-3
+ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
+MAXNORM_EPSILON = 1e-7
+DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
+
+# Sites of random draws, so that each layer's noise is independent.
+SITE_INPUT_NOISE = 0
+SITE_INPUT_DROPOUT = 1
+SITE_HIDDEN = 2  # hidden layer i uses SITE_HIDDEN + 2 * i (noise) and + 1 (dropout)
+
+
+def _masked_moments(h, mask):
+    """Mean and (biased) variance over the rows where mask is 1."""
+    m = ops.expand_dims(mask, -1)
+    count = ops.maximum(ops.sum(mask), 1.0)
+    mean = ops.sum(h * m, axis=0) / count
+    var = ops.sum(ops.square(h - mean) * m, axis=0) / count
+    return mean, var
+
+
+def forward(spec, params, bn_state, x, *, training=False, hyper=None, rng=None,
+            mask=None):
+    """Output-layer pre-activations (logits) and the updated batch-norm state.
+
+    ``rng`` is a backend object with ``normal(site, shape)`` and
+    ``uniform(site, shape)``, already bound to the current step's key.
+    """
+    activation = keras.activations.get(spec.activation)
+    new_bn = {"means": [], "vars": []} if spec.batchnorm else {}
+
+    def noise(h, site):
+        return h + hyper["noise_std"] * rng.normal(site, ops.shape(h))
+
+    def drop(h, rate, site):
+        keep = ops.cast(rng.uniform(site, ops.shape(h)) >= rate, h.dtype)
+        return h * keep / (1.0 - rate)
+
+    def batchnorm(h, i):
+        gamma, beta = params["gammas"][i], params["betas"][i]
+        if training:
+            mean, var = _masked_moments(h, mask)
+            new_bn["means"].append(
+                bn_state["means"][i] * BN_MOMENTUM + mean * (1 - BN_MOMENTUM)
+            )
+            new_bn["vars"].append(
+                bn_state["vars"][i] * BN_MOMENTUM + var * (1 - BN_MOMENTUM)
+            )
+        else:
+            mean, var = bn_state["means"][i], bn_state["vars"][i]
+        return (h - mean) * ops.rsqrt(var + BN_EPSILON) * gamma + beta
+
+    h = x
+    if training and "input" in spec.noise_sites:
+        h = noise(h, SITE_INPUT_NOISE)
+    if training and spec.input_dropout:
+        h = drop(h, hyper["input_dropout"], SITE_INPUT_DROPOUT)
+    for i in range(len(spec.hidden_layer_sizes)):
+        h = ops.matmul(h, params["kernels"][i]) + params["biases"][i]
+        if spec.batchnorm == "before":
+            h = batchnorm(h, i)
+        if training and "pre_activation" in spec.noise_sites:
+            h = noise(h, SITE_HIDDEN + 2 * i)
+        h = activation(h)
+        if spec.batchnorm == "after":
+            h = batchnorm(h, i)
+        if training and "post_activation" in spec.noise_sites:
+            h = noise(h, SITE_HIDDEN + 2 * i)
+        if training and spec.dropout:
+            h = drop(h, hyper["dropout"], SITE_HIDDEN + 2 * i + 1)
+    logits = ops.matmul(h, params["kernels"][-1]) + params["biases"][-1]
+    if not training:
+        new_bn = bn_state
+    return logits, new_bn
+
+
+def output_activation(spec, logits):
+    if spec.task == "binary":
+        return ops.sigmoid(logits)
+    if spec.task == "multiclass":
+        return ops.softmax(logits, axis=-1)
+    return logits
+
+
+def per_sample_loss(spec, logits, y):
+    """Binary / categorical cross-entropy (from logits, the numerically stable
+    form Keras also uses when it can see the logits) or mean squared error."""
+    if spec.task == "binary":
+        z = logits[:, 0]
+        return ops.relu(z) - z * y[:, 0] + ops.log1p(ops.exp(-ops.abs(z)))
+    if spec.task == "multiclass":
+        logp = ops.log_softmax(logits, axis=-1)
+        onehot = ops.one_hot(ops.cast(y, "int32"), spec.n_outputs)
+        return -ops.sum(onehot * logp, axis=-1)
+    return ops.mean(ops.square(logits - y), axis=-1)
+
+
+def score_terms(spec, logits, y, mask):
+    """Per-batch numerator of the score: correct predictions for classifiers,
+    summed squared error for regressors."""
+    if spec.task == "binary":
+        pred = ops.cast(logits[:, 0] > 0, "float32")
+        return ops.sum(ops.cast(ops.equal(pred, y[:, 0]), "float32") * mask)
+    if spec.task == "multiclass":
+        pred = ops.argmax(logits, axis=-1)
+        hit = ops.cast(ops.equal(pred, ops.cast(y, pred.dtype)), "float32")
+        return ops.sum(hit * mask)
+    return ops.sum(ops.sum(ops.square(logits - y), axis=-1) * mask)
+
+
+def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
+    """Mean weighted loss of one mini-batch (Keras's "sum_over_batch_size")
+    plus the auxiliary outputs the loop records."""
+    logits, new_bn = forward(
+        spec, params, bn_state, xb, training=True, hyper=hyper, rng=rng, mask=mask
+    )
+    count = ops.maximum(ops.sum(mask), 1.0)
+    loss = ops.sum(per_sample_loss(spec, logits, yb) * wb * mask) / count
+    return loss, (new_bn, score_terms(spec, logits, yb, mask))
+
+
+def init_optimizer(name, params):
+    zeros = [ops.zeros_like(p) for p in _flat(params)]
+    if name == "adam":
+        return {"m": zeros, "v": [ops.zeros_like(p) for p in _flat(params)]}
+    return {"m": zeros}
+
+
+def _flat(params):
+    return [p for key in sorted(params) for p in params[key]]
+
+
+def _unflat(params, flat):
+    out, i = {}, 0
+    for key in sorted(params):
+        n = len(params[key])
+        out[key] = list(flat[i : i + n])
+        i += n
+    return out
+
+
+def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
+    """One optimizer step with Keras's update rule; ``step`` counts from 1."""
+    lr = hyper["learning_rate"]
+    flat_p, flat_g = _flat(params), _flat(grads)
+    new_p, new_state = [], {k: [] for k in opt_state}
+    if name == "adam":
+        b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
+        t = ops.cast(step, "float32")
+        alpha = lr * ops.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        for p, g, m, v in zip(flat_p, flat_g, opt_state["m"], opt_state["v"],
+                              strict=True):
+            m = m + (g - m) * (1.0 - b1)
+            v = v + (ops.square(g) - v) * (1.0 - b2)
+            new_p.append(p - alpha * m / (ops.sqrt(v) + eps))
+            new_state["m"].append(m)
+            new_state["v"].append(v)
+    elif name == "sgd":
+        mom = hyper["momentum"]
+        for p, g, m in zip(flat_p, flat_g, opt_state["m"], strict=True):
+            m = mom * m - lr * g
+            new_p.append(p + m)
+            new_state["m"].append(m)
+    elif name == "rmsprop":
+        rho, eps = RMSPROP["rho"], RMSPROP["epsilon"]
+        for p, g, v in zip(flat_p, flat_g, opt_state["m"], strict=True):
+            v = rho * v + (1.0 - rho) * ops.square(g)
+            new_p.append(p - lr * g / ops.sqrt(v + eps))
+            new_state["m"].append(v)
+    else:  # pragma: no cover - validated by the estimator
+        raise ValueError(f"Unknown optimizer {name!r}.")
+    new_params = _unflat(params, new_p)
+    if max_norm is not None:
+        # Keras applies kernel constraints after the optimizer step.
+        new_params["kernels"] = [
+            _max_norm(k, max_norm) if i < len(new_params["kernels"]) - 1 else k
+            for i, k in enumerate(new_params["kernels"])
+        ]
+    return new_params, new_state
+
+
+def _max_norm(w, max_value):
+    norms = ops.sqrt(ops.sum(ops.square(w), axis=0, keepdims=True))
+    desired = ops.clip(norms, 0.0, max_value)
+    return w * (desired / (MAXNORM_EPSILON + norms))
+
+
+def all_finite(params):
+    ok = None
+    for p in _flat(params):
+        f = ops.all(ops.isfinite(p))
+        ok = f if ok is None else ops.logical_and(ok, f)
+    return ok

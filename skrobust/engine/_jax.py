@@ -1,0 +1,196 @@
+"""JAX realization of the training loop: every epoch of a chunk, every
+mini-batch of an epoch, inside one ``jax.jit``-compiled ``lax.while_loop``.
+
+The loop function is written so that ``jax.vmap`` over its member state
+(weights, optimizer slots, hyperparameters, per-member row masks) trains many
+models at once, while the random key stays unbatched: members that share a
+seed then share each random draw, which JAX computes once (common random
+numbers, see ``skrobust.model_selection``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from skrobust.engine import _core
+
+_PERM_SITE = 1_000_003
+
+
+class _Rng:
+    """Draws for one mini-batch step, one independent stream per site."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def normal(self, site, shape):
+        return jax.random.normal(jax.random.fold_in(self.key, site), shape)
+
+    def uniform(self, site, shape):
+        return jax.random.uniform(jax.random.fold_in(self.key, site), shape)
+
+
+def _where(cond, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(cond, a, b), new, old)
+
+
+def make_loop(spec, cfg):
+    """The (uncompiled) chunk function for a structure and a configuration.
+
+    ``run(state, data, hyper, key, start_epoch, n_epochs)`` trains up to
+    ``n_epochs`` epochs (fewer when early stopping or divergence stops it) and
+    returns the new state and this chunk's per-epoch history buffers.
+    """
+    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
+    grad_fn = jax.value_and_grad(
+        lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
+            spec, p, bn, xb, yb, wb, m, hyper, rng
+        ),
+        has_aux=True,
+    )
+
+    def run(state, data, hyper, key, start_epoch, n_epochs):
+        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
+        n = X.shape[0]
+        pad = nb * bs - n
+        n_active = jnp.maximum(jnp.sum(mask), 1.0)
+        valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]) if pad > 0 else None
+
+        def epoch(carry):
+            i, st, hist = carry
+            e = start_epoch + i
+            ekey = jax.random.fold_in(key, e)
+            if cfg.shuffle:
+                u = jax.random.uniform(jax.random.fold_in(ekey, _PERM_SITE), (n,))
+            else:
+                u = jnp.arange(n, dtype=jnp.float32) / n
+            # Rows this member does not train on sort last, after its own rows.
+            order = jnp.argsort(u + (1.0 - mask) * 2.0)
+            if pad > 0:
+                order = jnp.concatenate([order, jnp.zeros(pad, order.dtype)])
+
+            def batch(b, c):
+                params, opt, bn, step, loss_sum, score_sum = c
+                idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
+                bm = mask[idx]
+                if valid is not None:
+                    bm = bm * jax.lax.dynamic_slice(valid, (b * bs,), (bs,))
+                rng = _Rng(jax.random.fold_in(ekey, b))
+                (loss, (new_bn, score)), grads = grad_fn(
+                    params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
+                )
+                count = jnp.sum(bm)
+                new_params, new_opt = _core.apply_updates(
+                    cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+                )
+                # An empty batch (a member with fewer rows than the widest
+                # member of a batched run) must not move its weights.
+                has_rows = count > 0
+                params, opt, bn = _where(
+                    has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
+                )
+                step = step + has_rows.astype(step.dtype)
+                return params, opt, bn, step, loss_sum + loss * count, score_sum + score
+
+            start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
+            params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
+                0, nb, batch, start
+            )
+            ep_loss = loss_sum / n_active
+            record = {"loss": ep_loss, "score": _train_score(spec, score_sum, n_active,
+                                                             data["y_ss"])}
+            monitor = ep_loss
+            if cfg.has_val:
+                logits, _ = _core.forward(spec, params, bn, data["X_val"])
+                val_loss = jnp.mean(_core.per_sample_loss(spec, logits, data["y_val"]))
+                nv = data["X_val"].shape[0]
+                vscore = _core.score_terms(spec, logits, data["y_val"], jnp.ones(nv))
+                record["val_loss"] = val_loss
+                record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
+                monitor = val_loss
+            finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
+            new = dict(st, params=params, opt=opt, bn=bn, step=step)
+            # Divergence: keep the last finite weights and stop.
+            new = _where(finite, new, st)
+            new["diverged"] = ~finite
+            new["n_iter"] = st["n_iter"] + finite.astype(jnp.int32)
+            stopped = ~finite
+            if cfg.early_stopping:
+                improved = finite & (monitor < st["best_loss"])
+                new["best_loss"] = jnp.where(improved, monitor, st["best_loss"])
+                new["best_params"], new["best_bn"] = _where(
+                    improved, (params, bn), (st["best_params"], st["best_bn"])
+                )
+                new["best_epoch"] = jnp.where(improved, e, st["best_epoch"])
+                new["wait"] = jnp.where(improved, 0, st["wait"] + 1)
+                stopped = stopped | (new["wait"] >= cfg.patience)
+            new["stopped"] = stopped
+            hist = {k: hist[k].at[i].set(v) for k, v in record.items()}
+            return i + 1, new, hist
+
+        def cond(carry):
+            i, st, _ = carry
+            return (i < n_epochs) & ~st["stopped"]
+
+        hist = {k: jnp.full(chunk, jnp.nan, jnp.float32) for k in cfg.history_keys}
+        state = dict(state, stopped=jnp.asarray(False))
+        ran, state, hist = jax.lax.while_loop(cond, epoch, (0, state, hist))
+        return state, hist, ran
+
+    return run
+
+
+def _train_score(spec, score_sum, count, y_ss):
+    if spec.task == "regression":
+        return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
+    return score_sum / count
+
+
+def init_state(spec, cfg, weights):
+    params = jax.tree_util.tree_map(jnp.asarray, weights["params"])
+    bn = jax.tree_util.tree_map(jnp.asarray, weights["bn_state"])
+    state = {
+        "params": params,
+        "opt": _core.init_optimizer(cfg.optimizer, params),
+        "bn": bn,
+        "step": jnp.asarray(0, jnp.int32),
+        "n_iter": jnp.asarray(0, jnp.int32),
+        "diverged": jnp.asarray(False),
+        "stopped": jnp.asarray(False),
+    }
+    if cfg.early_stopping:
+        state.update(
+            best_params=params,
+            best_bn=bn,
+            best_loss=jnp.asarray(np.inf, jnp.float32),
+            best_epoch=jnp.asarray(-1, jnp.int32),
+            wait=jnp.asarray(0, jnp.int32),
+        )
+    return state
+
+
+def compile_loop(spec, cfg):
+    return jax.jit(make_loop(spec, cfg))
+
+
+def make_key(seed: int):
+    return jax.random.PRNGKey(seed)
+
+
+def to_device(tree):
+    return jax.tree_util.tree_map(jnp.asarray, tree)
+
+
+def to_numpy(tree):
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
+
+
+def compile_predict(spec):
+    @jax.jit
+    def predict(params, bn, X):
+        logits, _ = _core.forward(spec, params, bn, X)
+        return _core.output_activation(spec, logits)
+
+    return predict

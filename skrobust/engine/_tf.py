@@ -1,0 +1,193 @@
+"""TensorFlow realization of the training loop: every epoch of a chunk and
+every mini-batch of an epoch inside one ``tf.function`` with ``tf.while_loop``.
+
+Random draws use TensorFlow's counter-based stateless generators, keyed by
+(seed, epoch, batch, site), so no generator state is touched and equal seeds
+give equal streams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from skrobust.engine import _core
+
+_SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
+
+
+class _Rng:
+    def __init__(self, seed, counter):
+        self.seed = seed  # int64 scalar
+        self.counter = counter  # int64 scalar, unique per (epoch, batch)
+
+    def _seed(self, site):
+        return tf.stack([self.seed, self.counter * _SITES + site])
+
+    def normal(self, site, shape):
+        return tf.random.stateless_normal(shape, self._seed(site))
+
+    def uniform(self, site, shape):
+        return tf.random.stateless_uniform(shape, self._seed(site))
+
+
+def _where(cond, new, old):
+    return tf.nest.map_structure(lambda a, b: tf.where(cond, a, b), new, old)
+
+
+def make_loop(spec, cfg):
+    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
+
+    def run(state, data, hyper, key, start_epoch, n_epochs):
+        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
+        n = X.shape[0]
+        pad = nb * bs - n
+        n_active = tf.maximum(tf.reduce_sum(mask), 1.0)
+        valid = tf.concat([tf.ones(n), tf.zeros(pad)], 0) if pad > 0 else None
+        start_epoch = tf.cast(start_epoch, tf.int64)
+
+        def epoch(i, st, hist):
+            e = start_epoch + tf.cast(i, tf.int64)
+            if cfg.shuffle:
+                u = tf.random.stateless_uniform(
+                    (n,), tf.stack([key, e * (nb + 1) * _SITES])
+                )
+            else:
+                u = tf.range(n, dtype=tf.float32) / n
+            order = tf.argsort(u + (1.0 - mask) * 2.0, stable=True)
+            if pad > 0:
+                order = tf.concat([order, tf.zeros(pad, order.dtype)], 0)
+
+            def batch(b, params, opt, bn, step, loss_sum, score_sum):
+                idx = order[b * bs : (b + 1) * bs]
+                bm = tf.gather(mask, idx)
+                if valid is not None:
+                    bm = bm * valid[b * bs : (b + 1) * bs]
+                rng = _Rng(key, e * (nb + 1) + tf.cast(b, tf.int64) + 1)
+                with tf.GradientTape() as tape:
+                    tape.watch(params)
+                    loss, (new_bn, score) = _core.batch_loss(
+                        spec, params, bn, tf.gather(X, idx), tf.gather(y, idx),
+                        tf.gather(w, idx), bm, hyper, rng,
+                    )
+                grads = tape.gradient(loss, params)
+                count = tf.reduce_sum(bm)
+                new_params, new_opt = _core.apply_updates(
+                    cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+                )
+                has_rows = count > 0
+                params, opt, bn = _where(
+                    has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
+                )
+                step = step + tf.cast(has_rows, step.dtype)
+                return (b + 1, params, opt, bn, step, loss_sum + loss * count,
+                        score_sum + score)
+
+            _, params, opt, bn, step, loss_sum, score_sum = tf.while_loop(
+                lambda b, *_: b < nb,
+                batch,
+                (tf.constant(0), st["params"], st["opt"], st["bn"], st["step"],
+                 tf.constant(0.0), tf.constant(0.0)),
+            )
+            ep_loss = loss_sum / n_active
+            record = {"loss": ep_loss,
+                      "score": _train_score(spec, score_sum, n_active, data["y_ss"])}
+            monitor = ep_loss
+            if cfg.has_val:
+                logits, _ = _core.forward(spec, params, bn, data["X_val"])
+                val_loss = tf.reduce_mean(
+                    _core.per_sample_loss(spec, logits, data["y_val"])
+                )
+                nv = data["X_val"].shape[0]
+                vscore = _core.score_terms(spec, logits, data["y_val"], tf.ones(nv))
+                record["val_loss"] = val_loss
+                record["val_score"] = _train_score(spec, vscore, float(nv),
+                                                   data["y_val_ss"])
+                monitor = val_loss
+            finite = tf.logical_and(_core.all_finite(params), tf.math.is_finite(ep_loss))
+            new = dict(st, params=params, opt=opt, bn=bn, step=step)
+            new = _where(finite, new, dict(st))
+            new["diverged"] = tf.logical_not(finite)
+            new["n_iter"] = st["n_iter"] + tf.cast(finite, tf.int32)
+            stopped = tf.logical_not(finite)
+            if cfg.early_stopping:
+                improved = tf.logical_and(finite, monitor < st["best_loss"])
+                new["best_loss"] = tf.where(improved, monitor, st["best_loss"])
+                new["best_params"], new["best_bn"] = _where(
+                    improved, (params, bn), (st["best_params"], st["best_bn"])
+                )
+                new["best_epoch"] = tf.where(improved, tf.cast(e, tf.int32),
+                                             st["best_epoch"])
+                new["wait"] = tf.where(improved, 0, st["wait"] + 1)
+                stopped = tf.logical_or(stopped, new["wait"] >= cfg.patience)
+            new["stopped"] = stopped
+            hist = {
+                k: tf.tensor_scatter_nd_update(hist[k], [[i]], [record[k]])
+                for k in hist
+            }
+            return i + 1, new, hist
+
+        hist = {k: tf.fill([chunk], np.float32(np.nan)) for k in cfg.history_keys}
+        state = dict(state, stopped=tf.constant(False))
+        ran, state, hist = tf.while_loop(
+            lambda i, st, _: tf.logical_and(i < n_epochs, tf.logical_not(st["stopped"])),
+            epoch,
+            (tf.constant(0), state, hist),
+        )
+        return state, hist, ran
+
+    return run
+
+
+def _train_score(spec, score_sum, count, y_ss):
+    if spec.task == "regression":
+        return 1.0 - score_sum / tf.maximum(y_ss, 1e-12)
+    return score_sum / count
+
+
+def init_state(spec, cfg, weights):
+    params = to_device(weights["params"])
+    bn = to_device(weights["bn_state"])
+    state = {
+        "params": params,
+        "opt": _core.init_optimizer(cfg.optimizer, params),
+        "bn": bn,
+        "step": tf.constant(0, tf.int32),
+        "n_iter": tf.constant(0, tf.int32),
+        "diverged": tf.constant(False),
+        "stopped": tf.constant(False),
+    }
+    if cfg.early_stopping:
+        state.update(
+            best_params=params,
+            best_bn=bn,
+            best_loss=tf.constant(np.inf, tf.float32),
+            best_epoch=tf.constant(-1, tf.int32),
+            wait=tf.constant(0, tf.int32),
+        )
+    return state
+
+
+def compile_loop(spec, cfg):
+    return tf.function(make_loop(spec, cfg))
+
+
+def make_key(seed: int):
+    return tf.constant(int(seed), tf.int64)
+
+
+def to_device(tree):
+    return tf.nest.map_structure(tf.convert_to_tensor, tree)
+
+
+def to_numpy(tree):
+    return tf.nest.map_structure(lambda t: np.asarray(t), tree)
+
+
+def compile_predict(spec):
+    @tf.function(reduce_retracing=True)
+    def predict(params, bn, X):
+        logits, _ = _core.forward(spec, params, bn, X)
+        return _core.output_activation(spec, logits)
+
+    return predict
