@@ -1,0 +1,284 @@
+"""Many fits of one network structure as one ``jax.vmap``-ed training loop.
+
+The members of a batched run share a :class:`~skrobust._network.NetworkSpec`
+and a :class:`~skrobust.engine._api.TrainConfig`; they differ in their initial
+weights, hyperparameters (noise std, dropout rates, learning rate, momentum),
+training rows and, optionally, seed. Each member's data holds only its own
+training rows, first, padded with masked zero rows to the widest member. The
+loop of ``_jax.make_loop`` sorts masked rows last, masks every reduction and
+skips empty mini-batches, and JAX's threefry draws are counter-based (a draw
+of ``n`` numbers starts with the draw of ``m < n``), so a member sees exactly
+the shuffles, noise and dropout masks of a plain fit on its rows with the same
+seed: it equals that fit up to float rounding.
+
+Members that share a seed get an *unbatched* key: ``jax.vmap`` then computes
+every random draw once for all of them (common random numbers, as
+``GridSearchCV`` with an integer ``random_state`` gives every candidate and
+fold the same seed). Members with distinct seeds run with a batched key.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from skrobust.engine import _core, _jax
+
+# Bytes that one batched run may hold, by default: far below any machine's
+# memory, far above what small tabular searches need.
+DEFAULT_MEMORY_BUDGET = 2**30
+
+_DATA_AXES = {"X": 0, "y": 0, "w": 0, "mask": 0, "y_ss": 0}
+_CACHE_SIZE = 16
+_cache: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def _make_batched_loop(spec, cfg, shared_key: bool):
+    """``run(state, data, hyper, key, start_epoch, n_epochs)`` over stacked
+    members: ``_jax.make_loop``'s epoch, mini-batch and random-draw logic,
+    with the epoch loop *outside* ``jax.vmap``.
+
+    ``jax.vmap(make_loop(...))`` is correct but slow: the loop's stop flag
+    depends on each member's weights, so vmap batches the whole
+    ``while_loop`` carry, the epoch counter included, and every random draw
+    derived from it is then drawn per member. Here the counter stays
+    unbatched, members that stop (diverge) are frozen by ``where``, and
+    draws from an unbatched key are made once for all members.
+    """
+    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
+    grad_fn = jax.value_and_grad(
+        lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
+            spec, p, bn, xb, yb, wb, m, hyper, rng
+        ),
+        has_aux=True,
+    )
+
+    def member_epoch(st, data, hyper, ekey, u):
+        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
+        n = X.shape[0]
+        pad = nb * bs - n
+        n_active = jnp.maximum(jnp.sum(mask), 1.0)
+        valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]) if pad > 0 else None
+        order = jnp.argsort(u + (1.0 - mask) * 2.0)
+        if pad > 0:
+            order = jnp.concatenate([order, jnp.zeros(pad, order.dtype)])
+
+        def batch(b, c):
+            params, opt, bn, step, loss_sum, score_sum = c
+            idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
+            bm = mask[idx]
+            if valid is not None:
+                bm = bm * jax.lax.dynamic_slice(valid, (b * bs,), (bs,))
+            rng = _jax._Rng(jax.random.fold_in(ekey, b))
+            (loss, (new_bn, score)), grads = grad_fn(
+                params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
+            )
+            count = jnp.sum(bm)
+            new_params, new_opt = _core.apply_updates(
+                cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+            )
+            has_rows = count > 0
+            params, opt, bn = _jax._where(
+                has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
+            )
+            step = step + has_rows.astype(step.dtype)
+            return params, opt, bn, step, loss_sum + loss * count, score_sum + score
+
+        start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
+        params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
+            0, nb, batch, start
+        )
+        ep_loss = loss_sum / n_active
+        record = {"loss": ep_loss,
+                  "score": _jax._train_score(spec, score_sum, n_active, data["y_ss"])}
+        finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
+        new = dict(st, params=params, opt=opt, bn=bn, step=step)
+        new = _jax._where(finite, new, st)
+        new["diverged"] = ~finite
+        new["n_iter"] = st["n_iter"] + finite.astype(jnp.int32)
+        new["stopped"] = ~finite
+        # A member that stopped earlier keeps its state, as a single fit
+        # would have ended there.
+        new = _jax._where(st["stopped"], st, new)
+        record = {k: jnp.where(st["stopped"] | ~finite, jnp.nan, v)
+                  for k, v in record.items()}
+        return new, record
+
+    key_axis = None if shared_key else 0
+    epoch_v = jax.vmap(member_epoch, in_axes=(0, _DATA_AXES, 0, key_axis, key_axis))
+
+    def draws(ekey, n):
+        if cfg.shuffle:
+            return jax.random.uniform(jax.random.fold_in(ekey, _jax._PERM_SITE), (n,))
+        return jnp.arange(n, dtype=jnp.float32) / n
+
+    def run(state, data, hyper, key, start_epoch, n_epochs):
+        n = data["X"].shape[1]
+        n_members = data["X"].shape[0]
+
+        def epoch(i, carry):
+            st, hist = carry
+            e = start_epoch + i
+            if shared_key:
+                ekey = jax.random.fold_in(key, e)
+                u = draws(ekey, n)
+            else:
+                ekey = jax.vmap(lambda k: jax.random.fold_in(k, e))(key)
+                u = jax.vmap(lambda k: draws(k, n))(ekey)
+            st, record = epoch_v(st, data, hyper, ekey, u)
+            hist = {k: hist[k].at[:, i].set(v) for k, v in record.items()}
+            return st, hist
+
+        hist = {k: jnp.full((n_members, chunk), jnp.nan, jnp.float32)
+                for k in cfg.history_keys}
+        return jax.lax.fori_loop(0, n_epochs, epoch, (state, hist))
+
+    return run
+
+
+def _compiled(spec, cfg, shared_key: bool):
+    key = (spec, cfg, shared_key)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    fn = jax.jit(_make_batched_loop(spec, cfg, shared_key))
+    with _lock:
+        fn = _cache.setdefault(key, fn)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return fn
+
+
+def clear_cache():
+    """Forget the compiled batched programs."""
+    with _lock:
+        _cache.clear()
+
+
+def member_bytes(spec, cfg, n_rows: int) -> int:
+    """A generous estimate of the memory one member adds to a batched run:
+    weights with optimizer slots, gradients and copies, one mini-batch's
+    activations through forward and backward pass, and its data."""
+    sizes = spec.layer_sizes
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if spec.batchnorm:
+        n_params += 4 * sum(spec.hidden_layer_sizes)
+    activations = cfg.batch_size * sum(sizes) * 8
+    data = n_rows * (spec.n_features + spec.n_outputs + 4)
+    return 4 * (8 * n_params + activations + data)
+
+
+def members_per_run(spec, cfg, n_rows, memory_budget=None, max_members=None) -> int:
+    budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
+    cap = max(1, int(budget // member_bytes(spec, cfg, n_rows)))
+    if max_members is not None:
+        cap = min(cap, int(max_members))
+    return cap
+
+
+def train_members(spec, cfg, weights, data, hyper, seeds, epochs, *,
+                  memory_budget=None, max_members=None):
+    """Train members together; return one dict per member.
+
+    Parameters
+    ----------
+    weights : list of dict
+        Each member's initial weights (``_network.init_weights`` layout).
+    data : dict of ndarray
+        ``X``, ``y``, ``w``, ``mask`` stacked over members (leading axis) and
+        ``y_ss`` of shape (n_members,).
+    hyper : dict of ndarray
+        ``_api.hyper_arrays`` entries stacked over members.
+    seeds : list of int
+        Each member's training seed.
+
+    Returns
+    -------
+    list of dict with ``weights``, ``history``, ``n_iter``, ``diverged``.
+    """
+    n_members = len(weights)
+    n_rows = data["X"].shape[1]
+    cap = members_per_run(spec, cfg, n_rows, memory_budget, max_members)
+    # Members that share a seed share every random draw; members whose seed
+    # nobody shares run together with a batched key.
+    by_seed: dict[int, list[int]] = {}
+    for m, s in enumerate(seeds):
+        by_seed.setdefault(int(s), []).append(m)
+    runs = [idx for idx in by_seed.values() if len(idx) > 1]
+    lonely = [idx[0] for idx in by_seed.values() if len(idx) == 1]
+    if lonely:
+        runs.append(lonely)
+    results: list = [None] * n_members
+    for idx in runs:
+        shared = len({int(seeds[m]) for m in idx}) == 1
+        # Even chunks, so one compiled shape serves them all.
+        n_chunks = math.ceil(len(idx) / cap)
+        size = math.ceil(len(idx) / n_chunks)
+        for c in range(n_chunks):
+            part = idx[c * size : (c + 1) * size]
+            padded = part + [part[0]] * (size - len(part))
+            out = _train_run(spec, cfg, [weights[m] for m in padded],
+                             {k: v[padded] for k, v in data.items()},
+                             {k: v[padded] for k, v in hyper.items()},
+                             [seeds[m] for m in padded], shared, epochs)
+            for m, r in zip(part, out, strict=False):
+                results[m] = r
+    return results
+
+
+def _stack(trees):
+    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
+
+
+def _member(tree, m):
+    return jax.tree_util.tree_map(lambda a: a[m], tree)
+
+
+def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
+    n = len(weights)
+    run = _compiled(spec, cfg, shared)
+    state = _stack([_jax.init_state(spec, cfg, w) for w in weights])
+    data = _jax.to_device(data)
+    hyper = _jax.to_device(hyper)
+    if shared:
+        key = _jax.make_key(int(seeds[0]))
+    else:
+        key = jnp.stack([_jax.make_key(int(s)) for s in seeds])
+    history = [{k: [] for k in cfg.history_keys} for _ in range(n)]
+    state = dict(state)
+    done = 0
+    while done < epochs:
+        steps = min(cfg.chunk, epochs - done)
+        state, hist = run(state, data, hyper, key, np.int32(done), np.int32(steps))
+        hist = _jax.to_numpy(hist)
+        for m in range(n):
+            for k in history[m]:
+                h = hist[k][m, :steps]
+                history[m][k].extend(float(v) for v in h[np.isfinite(h)])
+        done += steps
+        if bool(np.all(np.asarray(state["stopped"]))):
+            break
+    last = _jax.to_numpy(state)
+    out = []
+    for m in range(n):
+        st = _member(last, m)
+        diverged = bool(st["diverged"])
+        n_iter = int(st["n_iter"])
+        hist_m = history[m]
+        if diverged:
+            for k in hist_m:
+                del hist_m[k][n_iter:]
+        out.append({
+            "weights": {"params": st["params"], "bn_state": st["bn"]},
+            "history": hist_m,
+            "n_iter": n_iter,
+            "diverged": diverged,
+        })
+    return out

@@ -1,0 +1,13 @@
+"""Model selection that trains many fits as one vectorized run.
+
+:class:`BatchedGridSearchCV` and :func:`batched_cross_validate` are drop-ins
+for scikit-learn's ``GridSearchCV`` and ``cross_validate`` over skrobust
+estimators: on the JAX backend, candidates x folds x seeds of one network
+structure train together in one ``jax.vmap``-ed loop, and anything that cannot
+batch falls back to ordinary fits.
+"""
+
+from skrobust.model_selection._cross_validate import batched_cross_validate
+from skrobust.model_selection._search import BatchedGridSearchCV
+
+__all__ = ["BatchedGridSearchCV", "batched_cross_validate"]

@@ -1,0 +1,457 @@
+"""Evaluate (candidate, split) members: batched where possible, else plain fits.
+
+Both :class:`~skrobust.model_selection.BatchedGridSearchCV` and
+:func:`~skrobust.model_selection.batched_cross_validate` hand this module a
+list of candidate parameter settings and a list of (train, test) splits. Each
+pair is a *member*. Members whose final estimator is a skrobust MLP trained
+without a validation split are grouped by network structure and training
+configuration and trained together by ``skrobust.engine._jax_batched`` (JAX
+backend only); every other member is fitted the ordinary way (clone, set
+parameters, fit), so results are correct whatever the estimator.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import numbers
+import time
+import warnings
+
+import keras
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import validate_data
+
+from skrobust import engine
+from skrobust._mlp import (
+    BaseNoisyMLP,
+    _check_float32_range,
+    _check_sample_weight,
+    _noise_sites,
+    _random_seeds,
+)
+from skrobust._network import NetworkSpec, init_weights
+from skrobust._validation import validate_params
+
+
+@dataclasses.dataclass
+class Report:
+    """What a batched evaluation did (for ``verbose`` and ``batch_info_``)."""
+
+    n_members: int = 0
+    n_batched: int = 0
+    n_fallback: int = 0
+    n_groups: int = 0
+    fallback_reasons: dict = dataclasses.field(default_factory=dict)
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+# -- small helpers ------------------------------------------------------------
+
+
+def take(X, idx):
+    """Rows ``idx`` of an array, DataFrame, Series or list."""
+    if X is None:
+        return None
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    if hasattr(X, "shape"):
+        return X[idx]
+    return [X[i] for i in idx]
+
+
+def _n_samples(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def split_fit_params(fit_params, X, idx):
+    """Fit parameters restricted to rows ``idx`` (those with one entry per
+    sample; anything else passes through)."""
+    n = _n_samples(X)
+    out = {}
+    for k, v in fit_params.items():
+        if v is not None and not np.isscalar(v) and hasattr(v, "__len__") and len(v) == n:
+            out[k] = take(v if hasattr(v, "shape") or hasattr(v, "iloc") else np.asarray(v),
+                          idx)
+        else:
+            out[k] = v
+    return out
+
+
+def _freeze(value):
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def score(scorer, estimator, X, y, error_score, multimetric):
+    """Scores as a dict (``{"score": s}`` for a single metric)."""
+    try:
+        s = scorer(estimator, X, y)
+    except Exception:
+        if isinstance(error_score, str) and error_score == "raise":
+            raise
+        warnings.warn(
+            "Scoring failed. The score on this train-test partition for these "
+            f"parameters will be set to {error_score}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    if isinstance(s, dict):
+        return {k: float(v) if isinstance(v, numbers.Number) else v for k, v in s.items()}
+    if multimetric:
+        return s
+    return {"score": float(s) if isinstance(s, numbers.Number) else s}
+
+
+def _new_result():
+    return {"fit_time": 0.0, "score_time": 0.0, "test": None, "train": None,
+            "estimator": None, "fit_error": None, "batched": False}
+
+
+# -- the plain path -------------------------------------------------------------
+
+
+def _plain_member(estimator, params, X, y, train, test, fit_params, scorer,
+                  multimetric, return_train_score, return_estimator, error_score):
+    res = _new_result()
+    est = clone(estimator).set_params(**clone(params, safe=False))
+    X_train, y_train = take(X, train), take(y, train)
+    start = time.perf_counter()
+    try:
+        est.fit(X_train, y_train, **split_fit_params(fit_params, X, train))
+    except Exception as exc:
+        if isinstance(error_score, str) and error_score == "raise":
+            raise
+        res["fit_time"] = time.perf_counter() - start
+        res["fit_error"] = f"{type(exc).__name__}: {exc}"
+        return res
+    res["fit_time"] = time.perf_counter() - start
+    _score_member(res, est, X, y, train, test, scorer, multimetric,
+                  return_train_score, error_score)
+    if return_estimator:
+        res["estimator"] = est
+    return res
+
+
+def _score_member(res, fitted, X, y, train, test, scorer, multimetric,
+                  return_train_score, error_score):
+    start = time.perf_counter()
+    res["test"] = score(scorer, fitted, take(X, test), take(y, test), error_score,
+                        multimetric)
+    res["score_time"] = time.perf_counter() - start
+    if return_train_score:
+        res["train"] = score(scorer, fitted, take(X, train), take(y, train),
+                             error_score, multimetric)
+
+
+# -- the batched path -------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Member:
+    cand: int
+    split: int
+    final: object  # the member's (unfitted, then fitted) skrobust estimator
+    pipeline: object  # the candidate's pipeline, or None
+    prefix: object  # the fold's fitted pipeline prefix, or None
+    prep_time: float
+    spec: NetworkSpec
+    flags: tuple
+    group: tuple
+    data: dict
+    hyper: dict
+    weights: dict
+    seed: int
+
+
+def _batch_plan(est, fit_params):
+    """(final estimator, final step name or None, sample-weight key) when the
+    candidate can join a batched run, else a reason string."""
+    if keras.backend.backend() != "jax":
+        return f"the {keras.backend.backend()!r} Keras backend (batching needs JAX)"
+    name = None
+    final = est
+    if isinstance(est, Pipeline):
+        name, final = est.steps[-1]
+    if not isinstance(final, BaseNoisyMLP):
+        return f"final estimator {type(final).__name__} is not a skrobust MLP"
+    if final.validation_fraction is not None or final.early_stopping:
+        return "validation_fraction / early_stopping"
+    if getattr(final, "class_weight", None) is not None:
+        return "class_weight"
+    sw_key = "sample_weight" if name is None else f"{name}__sample_weight"
+    if set(fit_params) - {sw_key}:
+        return f"fit parameters {sorted(set(fit_params) - {sw_key})}"
+    try:
+        validate_params(final)
+    except Exception as exc:
+        return f"invalid parameters ({type(exc).__name__})"
+    return final, name, sw_key
+
+
+def _plain_spec(est, n_features, n_outputs, task):
+    """The spec ``est.fit`` would build (kept in step with ``BaseNoisyMLP._fit``)."""
+    positions = _noise_sites(est.noise_position) if est.noise_std > 0 else ()
+    return NetworkSpec(
+        n_features=n_features,
+        hidden_layer_sizes=tuple(int(u) for u in est.hidden_layer_sizes),
+        n_outputs=n_outputs,
+        task=task,
+        activation=est.activation,
+        kernel_initializer=est.kernel_initializer,
+        noise_sites=positions,
+        input_dropout=est.input_dropout > 0,
+        dropout=est.dropout > 0,
+        batchnorm=est.batchnorm or None,
+        max_norm=None if est.max_norm is None else float(est.max_norm),
+    )
+
+
+def _prepare_member(cand, split, est_c, final_c, name, sw_key, X_train, y_train,
+                    fit_params_train, prefix):
+    final = clone(final_c)
+    Xv, yv = validate_data(final, X_train, y_train, reset=True, accept_sparse=False,
+                           dtype=np.float64, ensure_all_finite=True,
+                           multi_output=True, y_numeric=False)
+    _check_float32_range(Xv)
+    n_train = Xv.shape[0]
+    sw = _check_sample_weight(fit_params_train.get(sw_key), n_train)
+    task, n_outputs, y_enc = final._encode_targets(yv)
+    seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
+    spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
+    base = dataclasses.replace(spec, noise_sites=(), input_dropout=False, dropout=False)
+    flags = (spec.noise_sites, spec.input_dropout, spec.dropout)
+    eff_bs = min(int(final.batch_size), n_train)
+    group = (base, final.optimizer, eff_bs, bool(final.shuffle), int(final.epochs))
+    return _Member(
+        cand=cand, split=split, final=final,
+        pipeline=est_c if name is not None else None, prefix=prefix,
+        prep_time=0.0, spec=spec, flags=flags, group=group,
+        data=engine.prepare_data(Xv, y_enc, sw),
+        hyper=engine.hyper_arrays(**final._hyperparameters()),
+        weights=init_weights(spec, seed_init), seed=seed_train,
+    )
+
+
+def _covers(big, small):
+    return (set(small[0]) <= set(big[0]) and big[1] >= small[1] and big[2] >= small[2])
+
+
+def _assign_flags(members):
+    """Members whose noise sites and dropout layers are a subset of another
+    member set's join that set's run: a zero rate multiplies the shared draw
+    by zero (exactly the plain fit, which has no such layer)."""
+    counts: dict = {}
+    for m in members:
+        counts[m.flags] = counts.get(m.flags, 0) + 1
+    order = sorted(counts, key=lambda f: (-(len(f[0]) + f[1] + f[2]), -counts[f]))
+    target: dict = {}
+    for f in order:
+        bigger = [g for g in target if target[g] == g and g != f and _covers(g, f)]
+        target[f] = max(bigger, key=lambda g: counts[g]) if bigger else f
+    return target
+
+
+def _stack_group(members):
+    n_max = max(m.data["X"].shape[0] for m in members)
+    M = len(members)
+    first = members[0].data
+    X = np.zeros((M, n_max, first["X"].shape[1]), np.float32)
+    y = np.zeros((M, n_max, *first["y"].shape[1:]), first["y"].dtype)
+    w = np.zeros((M, n_max), np.float32)
+    mask = np.zeros((M, n_max), np.float32)
+    y_ss = np.zeros(M, np.float32)
+    for i, m in enumerate(members):
+        n = m.data["X"].shape[0]
+        X[i, :n] = m.data["X"]
+        y[i, :n] = m.data["y"]
+        w[i, :n] = m.data["w"]
+        mask[i, :n] = 1.0
+        y_ss[i] = m.data["y_ss"]
+    data = {"X": X, "y": y, "w": w, "mask": mask, "y_ss": y_ss}
+    hyper = {k: np.stack([m.hyper[k] for m in members]) for k in members[0].hyper}
+    return data, hyper, n_max
+
+
+def _train_groups(members, memory_budget, max_members, verbose):
+    from skrobust.engine import _jax_batched
+
+    groups: dict = {}
+    for m in members:
+        groups.setdefault(m.group, []).append(m)
+    n_runs = 0
+    for key, group in groups.items():
+        base, optimizer, eff_bs, shuffle, epochs = key
+        target = _assign_flags(group)
+        sub: dict = {}
+        for m in group:
+            sub.setdefault(target[m.flags], []).append(m)
+        for flags, ms in sub.items():
+            n_runs += 1
+            spec = dataclasses.replace(base, noise_sites=flags[0],
+                                       input_dropout=flags[1], dropout=flags[2])
+            data, hyper, n_max = _stack_group(ms)
+            cfg = engine.make_config(
+                optimizer=optimizer, batch_size=eff_bs, n_train=n_max,
+                shuffle=shuffle, has_val=False, early_stopping=False, patience=10,
+                epochs=epochs,
+            )
+            if verbose:
+                print(f"[batched] training {len(ms)} members together: "
+                      f"{spec.hidden_layer_sizes} units, noise at {spec.noise_sites}, "
+                      f"{epochs} epochs", flush=True)
+            start = time.perf_counter()
+            out = _jax_batched.train_members(
+                spec, cfg, [m.weights for m in ms], data, hyper,
+                [m.seed for m in ms], epochs,
+                memory_budget=memory_budget, max_members=max_members,
+            )
+            per_member = (time.perf_counter() - start) / len(ms)
+            for m, r in zip(ms, out, strict=True):
+                _finish(m, r)
+                m.prep_time += per_member
+    return n_runs
+
+
+def _finish(m, r):
+    est = m.final
+    est._spec = m.spec
+    est._weights = r["weights"]
+    est.__dict__.pop("_model", None)
+    est.history_ = est._rename_history(r["history"])
+    est.loss_curve_ = list(est.history_["loss"])
+    est.n_iter_ = r["n_iter"]
+    if r["diverged"]:
+        warnings.warn(
+            f"Training of {type(est).__name__} diverged in epoch "
+            f"{r['n_iter'] + 1} (non-finite loss or weights); training stopped "
+            f"and the weights of the last finite epoch ({r['n_iter']}) were kept. "
+            f"Lower learning_rate or rescale the inputs.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
+def _fitted(m):
+    if m.pipeline is None:
+        return m.final
+    fitted = copy.copy(m.pipeline)
+    steps = list(m.prefix.steps) if m.prefix is not None else []
+    fitted.steps = steps + [(m.pipeline.steps[-1][0], m.final)]
+    return fitted
+
+
+def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
+             fit_params=None, return_train_score=False, return_estimator=False,
+             error_score=np.nan, memory_budget=None, max_members=None, n_jobs=None,
+             verbose=0):
+    """Fit and score every (candidate, split) member.
+
+    Returns ``(results, report)``: ``results[c][s]`` is a dict with
+    ``fit_time``, ``score_time``, ``test`` and ``train`` (dicts of scores, or
+    None when fitting or scoring failed), ``estimator`` (when asked),
+    ``fit_error`` and ``batched``.
+    """
+    fit_params = dict(fit_params or {})
+    report = Report(n_members=len(candidates) * len(splits))
+    results = [[None] * len(splits) for _ in candidates]
+    plain: list = []
+    members: list = []
+    prefixes: dict = {}
+    for c, params in enumerate(candidates):
+        est_c = clone(estimator).set_params(**clone(params, safe=False))
+        plan = _batch_plan(est_c, fit_params)
+        if isinstance(plan, str):
+            report.fallback_reasons[plan] = report.fallback_reasons.get(plan, 0) + len(splits)
+            plain.extend((c, s) for s in range(len(splits)))
+            continue
+        final_c, name, sw_key = plan
+        prefix_key = None
+        if name is not None:
+            prefix_key = tuple(sorted(
+                (k, _freeze(v)) for k, v in params.items()
+                if k != name and not k.startswith(name + "__")
+            ))
+        for s, (train, _test) in enumerate(splits):
+            try:
+                X_train, y_train = take(X, train), take(y, train)
+                fp = split_fit_params(fit_params, X, train)
+                prefix, pre_time = None, 0.0
+                if name is not None and len(est_c.steps) > 1:
+                    key = (prefix_key, s)
+                    if key not in prefixes:
+                        t0 = time.perf_counter()
+                        pre = clone(est_c[:-1])
+                        Xt = pre.fit_transform(X_train, y_train)
+                        prefixes[key] = (pre, Xt, time.perf_counter() - t0)
+                    # Each member reports its prefix's fit time, as a plain
+                    # pipeline fit would.
+                    prefix, X_train, pre_time = prefixes[key]
+                start = time.perf_counter()
+                member = _prepare_member(c, s, est_c, final_c, name, sw_key,
+                                         X_train, y_train, fp, prefix)
+                member.prep_time = time.perf_counter() - start + pre_time
+                members.append(member)
+            except Exception:
+                # The plain fit reproduces the error (or the error_score).
+                reason = "data the plain fit must judge (validation failed)"
+                report.fallback_reasons[reason] = report.fallback_reasons.get(reason, 0) + 1
+                plain.append((c, s))
+    report.n_batched = len(members)
+    report.n_fallback = len(plain)
+    if members:
+        report.n_groups = _train_groups(members, memory_budget, max_members, verbose)
+        for m in members:
+            res = _new_result()
+            res["batched"] = True
+            res["fit_time"] = m.prep_time
+            train, test = splits[m.split]
+            fitted = _fitted(m)
+            _score_member(res, fitted, X, y, train, test, scorer, multimetric,
+                          return_train_score, error_score)
+            if return_estimator:
+                res["estimator"] = fitted
+            results[m.cand][m.split] = res
+    if plain:
+        if verbose:
+            print(f"[batched] {len(plain)} ordinary fits: "
+                  f"{report.fallback_reasons}", flush=True)
+        out = Parallel(n_jobs=n_jobs)(
+            delayed(_plain_member)(estimator, candidates[c], X, y, *splits[s],
+                                   fit_params, scorer, multimetric,
+                                   return_train_score, return_estimator, error_score)
+            for c, s in plain
+        )
+        for (c, s), res in zip(plain, out, strict=True):
+            results[c][s] = res
+    _warn_failures(results, error_score)
+    return results, report
+
+
+def _warn_failures(results, error_score):
+    errors = [r["fit_error"] for row in results for r in row if r["fit_error"]]
+    n = sum(len(row) for row in results)
+    if not errors:
+        return
+    if len(errors) == n:
+        raise ValueError(
+            f"All the {n} fits failed. It is very likely that your model is "
+            f"misconfigured. The first error: {errors[0]}"
+        )
+    warnings.warn(
+        f"{len(errors)} fits failed out of a total of {n}. The score on these "
+        f"train-test partitions for these parameters will be set to "
+        f"{error_score}. The first error: {errors[0]}",
+        FitFailedWarning,
+        stacklevel=3,
+    )
