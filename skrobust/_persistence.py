@@ -26,8 +26,10 @@ import dataclasses
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -55,6 +57,20 @@ _ARRAY_ATTRIBUTES = ("classes_", "feature_names_in_")
 # Array dtypes a file may hold: booleans, numbers and fixed-width strings.
 _ARRAY_KINDS = "biufU"
 _RANDOM_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+
+
+# What zipfile, zlib and struct raise on damaged bytes (bad CRC, truncated
+# members, garbled headers naming unknown compression methods ...).
+_CORRUPTION_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _estimator_classes() -> dict:
@@ -339,7 +355,9 @@ def load(path):
     label = os.fspath(path) if isinstance(path, str | os.PathLike) else "the file"
     try:
         zf = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except _CORRUPTION_ERRORS as exc:
         raise ValueError(
             f"{label} is not a skrobust model file, or it is truncated or "
             f"corrupted ({exc})."
@@ -347,7 +365,7 @@ def load(path):
     with zf:
         try:
             return _load_from_zip(zf, label)
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        except _CORRUPTION_ERRORS as exc:
             # CRC errors, truncated members, ...
             raise ValueError(
                 f"{label} is truncated or corrupted ({type(exc).__name__}: {exc})."
