@@ -27,6 +27,7 @@ from skrobust._network import (
     build_keras_model,
     get_weights,
     init_weights,
+    keras_initializer,
     set_hyperparameters,
     set_weights,
 )
@@ -61,16 +62,14 @@ def _is_noise_position(value) -> bool:
     )
 
 
-def _is_keras_name(kind):
-    def check(value):
-        import keras
+def _is_activation(value) -> bool:
+    import keras
 
-        if not isinstance(value, str):
-            return False
-        getattr(keras, kind).get(value)
-        return True
+    return isinstance(value, str) and callable(keras.activations.get(value))
 
-    return check
+
+def _is_initializer(value) -> bool:
+    return isinstance(value, str) and keras_initializer(value) is not None
 
 
 def _noise_sites(position) -> tuple[str, ...]:
@@ -100,9 +99,9 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         "hidden_layer_sizes": [
             Check(_is_layer_sizes, "a non-empty tuple of positive ints")
         ],
-        "activation": [Check(_is_keras_name("activations"), "a Keras activation name")],
+        "activation": [Check(_is_activation, "a Keras activation name")],
         "kernel_initializer": [
-            Check(_is_keras_name("initializers"), "a Keras initializer name")
+            Check(_is_initializer, "a Keras initializer name")
         ],
         "noise_std": [Interval(numbers.Real, 0, None, closed="left")],
         "noise_position": [
@@ -224,6 +223,10 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         )
         _check_float32_range(X)
         weights = _check_sample_weight(sample_weight, X.shape[0])
+        if not np.any(weights > 0):
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
         task, n_outputs, y_enc = self._encode_targets(y)
         weights = weights * self._class_weights(y_enc, task)
 
@@ -272,7 +275,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             epochs=self.epochs,
             verbose=self.verbose,
         )
-        data = engine.prepare_data(X, y_enc, weights, X_val, y_val)
+        data = engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size)
         hyper = engine.hyper_arrays(**self._hyperparameters())
         result = self._train(spec, cfg, init_weights(spec, seed_init), data, hyper,
                              seed_train)

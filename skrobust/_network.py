@@ -76,6 +76,18 @@ class NetworkSpec:
         return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
 
 
+def keras_initializer(name: str, seed: int = 0):
+    """The Keras initializer ``name`` with a local seed.
+
+    ``keras.initializers.get(name)`` alone seeds a random initializer from
+    Python's global ``random`` module, which skrobust must leave untouched.
+    """
+    try:
+        return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+    except TypeError:  # an initializer without a seed (zeros, ones, ...)
+        return keras.initializers.get(name)
+
+
 def _initial_kernel(name: str, shape: tuple[int, int], rng) -> np.ndarray:
     """A kernel drawn as Keras's initializer ``name`` draws it.
 
@@ -84,7 +96,7 @@ def _initial_kernel(name: str, shape: tuple[int, int], rng) -> np.ndarray:
     which avoids compiling a backend op per shape on every fit; any other
     initializer is called through Keras with a local seed.
     """
-    init = keras.initializers.get(name)
+    init = keras_initializer(name, int(rng.integers(2**31 - 1)))
     if isinstance(init, keras.initializers.VarianceScaling):
         # The subclasses' get_config hides the scaling; the base class's shows it.
         cfg = keras.initializers.VarianceScaling.get_config(init)
@@ -108,10 +120,7 @@ def _initial_kernel(name: str, shape: tuple[int, int], rng) -> np.ndarray:
         else:
             out = rng.normal(0.0, np.sqrt(scale), size=shape)
         return out.astype("float32")
-    config = keras.initializers.serialize(init)
-    if "seed" in init.get_config():
-        config.setdefault("config", {})["seed"] = int(rng.integers(2**31 - 1))
-    return np.asarray(keras.initializers.deserialize(config)(shape, dtype="float32"))
+    return np.asarray(init(shape, dtype="float32"))
 
 
 def init_weights(spec: NetworkSpec, seed: int) -> dict:
@@ -148,31 +157,46 @@ def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model
     if "after"] -> [GaussianNoise if "post_activation"] -> [Dropout]``.
     Noise and dropout layers are identities at inference. Rates are set later
     by :func:`set_hyperparameters`.
+
+    Every random layer and initializer gets an explicit seed: Keras draws an
+    unseeded one from Python's global ``random`` module, and skrobust must not
+    change global random state.
     """
+    seeds = iter(range(1, 1000))
+
+    def kernel_init():
+        return keras_initializer(spec.kernel_initializer, next(seeds))
+
     constraint = keras.constraints.MaxNorm(spec.max_norm) if spec.max_norm else None
     inputs = keras.Input(shape=(spec.n_features,), name="input")
     x = inputs
     if "input" in spec.noise_sites:
-        x = GaussianNoise(0.0, name="input_noise")(x)
+        x = GaussianNoise(0.0, seed=next(seeds), name="input_noise")(x)
     if spec.input_dropout:
-        x = keras.layers.Dropout(0.0, name="input_dropout")(x)
+        x = keras.layers.Dropout(0.0, seed=next(seeds), name="input_dropout")(x)
     for i, units in enumerate(spec.hidden_layer_sizes):
-        x = keras.layers.Dense(units, kernel_constraint=constraint, name=f"dense_{i}")(
-            x
-        )
+        x = keras.layers.Dense(
+            units,
+            kernel_initializer=kernel_init(),
+            kernel_constraint=constraint,
+            name=f"dense_{i}",
+        )(x)
         if spec.batchnorm == "before":
             x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
         if "pre_activation" in spec.noise_sites:
-            x = GaussianNoise(0.0, name=f"noise_{i}")(x)
+            x = GaussianNoise(0.0, seed=next(seeds), name=f"noise_{i}")(x)
         x = keras.layers.Activation(spec.activation, name=f"activation_{i}")(x)
         if spec.batchnorm == "after":
             x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
         if "post_activation" in spec.noise_sites:
-            x = GaussianNoise(0.0, name=f"noise_{i}")(x)
+            x = GaussianNoise(0.0, seed=next(seeds), name=f"noise_{i}")(x)
         if spec.dropout:
-            x = keras.layers.Dropout(0.0, name=f"dropout_{i}")(x)
+            x = keras.layers.Dropout(0.0, seed=next(seeds), name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(
-        spec.n_outputs, activation=spec.output_activation, name="output"
+        spec.n_outputs,
+        activation=spec.output_activation,
+        kernel_initializer=kernel_init(),
+        name="output",
     )(x)
     return keras.Model(inputs, outputs, name=name)
 

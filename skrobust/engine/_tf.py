@@ -13,6 +13,10 @@ import tensorflow as tf
 
 from skrobust.engine import _core
 
+import os
+_ALG = "threefry"
+_TINY = 1e-7
+_XLA = os.environ.get("SKR_XLA", "1") == "1"
 _SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
 
 
@@ -25,10 +29,11 @@ class _Rng:
         return tf.stack([self.seed, self.counter * _SITES + site])
 
     def normal(self, site, shape):
-        return tf.random.stateless_normal(shape, self._seed(site))
+        u = tf.random.stateless_uniform(shape, self._seed(site), minval=_TINY, maxval=1.0, alg=_ALG)
+        return tf.math.ndtri(u)
 
     def uniform(self, site, shape):
-        return tf.random.stateless_uniform(shape, self._seed(site))
+        return tf.random.stateless_uniform(shape, self._seed(site), alg=_ALG)
 
 
 def _where(cond, new, old):
@@ -50,7 +55,7 @@ def make_loop(spec, cfg):
             e = start_epoch + tf.cast(i, tf.int64)
             if cfg.shuffle:
                 u = tf.random.stateless_uniform(
-                    (n,), tf.stack([key, e * (nb + 1) * _SITES])
+                    (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=_ALG
                 )
             else:
                 u = tf.range(n, dtype=tf.float32) / n
@@ -169,7 +174,7 @@ def init_state(spec, cfg, weights):
 
 
 def compile_loop(spec, cfg):
-    return tf.function(make_loop(spec, cfg))
+    return tf.function(make_loop(spec, cfg), autograph=False, jit_compile=_XLA)
 
 
 def make_key(seed: int):

@@ -1,0 +1,614 @@
+"""The studies behind ``skrobust demo``: what is compared, and the report.
+
+The command line (``_cli.py``) parses arguments and calls :func:`run_circles`
+or :func:`run_csv`; this module defines the variants of the tutorials, repeats
+them with different seeds, runs the grid search, robustness curves and
+training histories, draws the figures and writes ``report.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import make_circles
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
+from skrobust.inspection import (
+    RobustnessCurveDisplay,
+    TrainingHistoryDisplay,
+    robustness_curve,
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model of a study: a name, estimator parameters, and the test
+    accuracy the tutorials reported for it from a single run (if any)."""
+
+    name: str
+    params: dict
+    tutorial: float | None = None
+
+
+BASELINE = "overfit baseline"
+HIDDEN_NOISE = "hidden noise 0.1 (pre-activation)"
+
+CIRCLES_VARIANTS = (
+    Variant(BASELINE, {}, 0.757),
+    Variant("input noise 0.01", {"noise_std": 0.01, "noise_position": "input"}, 0.771),
+    Variant(HIDDEN_NOISE, {"noise_std": 0.1, "noise_position": "pre_activation"}, 0.814),
+    Variant(
+        "hidden noise 0.1 (post-activation)",
+        {"noise_std": 0.1, "noise_position": "post_activation"},
+    ),
+    Variant(
+        "input + hidden noise 0.1",
+        {"noise_std": 0.1, "noise_position": ("input", "pre_activation")},
+    ),
+    Variant("dropout 0.4", {"dropout": 0.4}),
+)
+
+BATCHNORM_VARIANTS = (
+    Variant("no batch norm", {}),
+    Variant("batch norm before activation", {"batchnorm": "before"}),
+    Variant("batch norm after activation", {"batchnorm": "after"}),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much work a demo run does. ``quick`` shrinks everything."""
+
+    repeats: int = 10
+    epochs: int = 4000
+    hidden_units: int = 500
+    bn_epochs: int = 100
+    bn_hidden_units: int = 50
+    grid_levels: tuple = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
+    cv: int = 5
+    robustness_levels: tuple = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+    robustness_repeats: int = 10
+    random_state: int = 0
+    quick: bool = False
+
+    @classmethod
+    def make(cls, *, quick=False, **overrides):
+        """Defaults (full or quick) with the non-None ``overrides`` applied."""
+        base = (
+            cls(
+                repeats=3,
+                epochs=800,
+                bn_epochs=20,
+                grid_levels=(0.0, 0.1, 0.3),
+                cv=3,
+                robustness_levels=(0.0, 0.1, 0.3, 0.5),
+                robustness_repeats=3,
+                quick=True,
+            )
+            if quick
+            else cls()
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    train_scores: list = field(default_factory=list)
+    test_scores: list = field(default_factory=list)
+    model: object = None  # the first repeat's fitted model
+
+
+@dataclass
+class Study:
+    """Everything a report needs."""
+
+    title: str
+    description: str
+    score_name: str
+    variants: list
+    grid: object = None
+    grid_param: str = "noise_std"
+    robustness: dict = field(default_factory=dict)
+    robustness_relative: bool = False
+    extra_sections: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+
+
+# -- running ------------------------------------------------------------------
+
+
+def repeat_variants(variants, make_model, split, repeats, random_state, progress):
+    """Fit every variant ``repeats`` times; repeat ``r`` uses the seed
+    ``random_state + r`` and the data ``split(r)``, shared by all variants, so
+    differences between variants are paired."""
+    results = [VariantResult(v) for v in variants]
+    for r in range(repeats):
+        X_train, y_train, X_test, y_test = split(r)
+        for res in results:
+            model = make_model(res.variant.params, random_state + r)
+            model.fit(X_train, y_train)
+            res.train_scores.append(float(model.score(X_train, y_train)))
+            res.test_scores.append(float(model.score(X_test, y_test)))
+            if r == 0:
+                res.model = model
+            progress(1)
+    return results
+
+
+def _noise_grid_search(estimator, param_grid, X, y, cv):
+    """Cross-validated search over the noise level (kept in one place so the
+    search implementation can be swapped)."""
+    return GridSearchCV(estimator, param_grid, cv=cv).fit(X, y)
+
+
+def _history_figure(models: dict, path: Path):
+    """Training vs validation curves, one row per model."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.4 * len(models)), layout="constrained")
+    axes = fig.subplots(len(models), 2, squeeze=False)
+    for row, (name, model) in zip(axes, models.items(), strict=True):
+        TrainingHistoryDisplay.from_estimator(model, ax=row, name=name)
+    fig.savefig(path, dpi=100)
+
+
+def _variants_figure(study: Study, path: Path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 0.55 * len(study.variants) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    ypos = np.arange(len(study.variants))[::-1]
+    for y, res in zip(ypos, study.variants, strict=True):
+        ax.errorbar(
+            np.mean(res.test_scores), y, xerr=np.std(res.test_scores), fmt="o",
+            color="C0", capsize=4, label="test, mean ± std" if y == ypos[0] else None,
+        )
+        ax.plot(res.test_scores, [y] * len(res.test_scores), "|", color="C0", alpha=0.4)
+        if res.variant.tutorial is not None:
+            ax.plot(
+                res.variant.tutorial, y, "x", color="C3", markersize=9,
+                label="tutorial, single run" if res is study.variants[0] else None,
+            )
+    ax.set_yticks(ypos, [res.variant.name for res in study.variants])
+    ax.set_xlabel(f"Test {study.score_name}")
+    ax.set_title(f"{study.title}: {len(study.variants[0].test_scores)} repeats")
+    ax.legend(loc="best")
+    fig.savefig(path, dpi=100)
+
+
+def _grid_figure(search, param, score_name, path: Path):
+    from matplotlib.figure import Figure
+
+    cv = search.cv_results_
+    levels = np.asarray(cv[f"param_{param}"], dtype=float)
+    order = np.argsort(levels)
+    x = levels[order]
+    mean, sd = cv["mean_test_score"][order], cv["std_test_score"][order]
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    ax = fig.subplots()
+    # Level 0 on a log axis: draw it at a small positive stand-in.
+    positive = x[x > 0]
+    x_plot = np.where(x > 0, x, positive.min() / 3 if positive.size else 1e-3)
+    ax.errorbar(x_plot, mean, yerr=sd, marker="o", capsize=4)
+    ax.set_xscale("log")
+    ax.set_xticks(x_plot, [f"{v:g}" for v in x])
+    ax.set_xlabel("noise_std (hidden noise, pre-activation)")
+    ax.set_ylabel(f"Cross-validated {score_name}")
+    ax.set_title("Grid search over the noise level")
+    fig.savefig(path, dpi=100)
+
+
+def _robustness_figure(curves, path: Path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    RobustnessCurveDisplay.from_results(curves, ax=fig.subplots())
+    fig.savefig(path, dpi=100)
+
+
+def _check_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "skrobust demo draws figures with matplotlib, which is not "
+            'installed: pip install "skrobust[plot]"'
+        ) from None
+
+
+def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
+    """The tutorials' circles case study and batch-norm study."""
+    _check_matplotlib()
+    rs = settings.random_state
+    X, y = make_circles(n_samples=100, noise=0.1, random_state=1)
+    X_train, y_train, X_test, y_test = X[:30], y[:30], X[30:], y[30:]
+
+    def circles_model(params, seed, **extra):
+        return NoisyMLPClassifier(
+            (settings.hidden_units,), epochs=settings.epochs, batch_size=32,
+            random_state=seed, **params, **extra,
+        )
+
+    Xb, yb = make_circles(n_samples=1000, noise=0.1, random_state=1)
+    bn_split = (Xb[:500], yb[:500], Xb[500:], yb[500:])
+
+    def bn_model(params, seed, **extra):
+        return NoisyMLPClassifier(
+            (settings.bn_hidden_units,), kernel_initializer="he_uniform",
+            optimizer="sgd", learning_rate=0.01, momentum=0.9,
+            epochs=settings.bn_epochs, random_state=seed, **params, **extra,
+        )
+
+    n_grid = len(settings.grid_levels) * settings.cv + 1
+    total = settings.repeats * (len(CIRCLES_VARIANTS) + len(BATCHNORM_VARIANTS))
+    total += n_grid + 2 + len(BATCHNORM_VARIANTS) - 1
+    with progress_factory(total) as bar:
+        bar.set_description("circles variants")
+        results = repeat_variants(
+            CIRCLES_VARIANTS, circles_model,
+            lambda r: (X_train, y_train, X_test, y_test),
+            settings.repeats, rs, bar.update,
+        )
+        bar.set_description("noise grid search")
+        cv = StratifiedKFold(settings.cv, shuffle=True, random_state=rs)
+        search = _noise_grid_search(
+            circles_model({"noise_position": "pre_activation"}, rs),
+            {"noise_std": list(settings.grid_levels)}, X_train, y_train, cv,
+        )
+        bar.update(n_grid)
+        bar.set_description("robustness curves")
+        by_name = {res.variant.name: res.model for res in results}
+        robust = _robustness_curves(
+            {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
+            X_test, y_test, settings, relative=False,
+        )
+        bar.set_description("training histories")
+        if settings.quick:
+            # Fits with a validation split are two more compiled programs:
+            # the quick run shows the training curves of the repeats instead.
+            history_models = {
+                "baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]
+            }
+            history_text = (
+                "Training curves of the first repeat's baseline and hidden-noise "
+                "models (the quick run fits no validation split)."
+            )
+        else:
+            # validation_fraction=0.7 of all 100 rows: 30 training rows, 70
+            # validation rows, like the tutorials' split (stratified, random).
+            history_models = {
+                name: circles_model(params, rs, validation_fraction=0.7).fit(X, y)
+                for name, params in (
+                    ("baseline", {}),
+                    ("hidden noise 0.1", {"noise_std": 0.1}),
+                )
+            }
+            history_text = (
+                "Refits of the baseline and of hidden noise 0.1 on all 100 rows "
+                "with `validation_fraction=0.7` (30 training rows, 70 validation "
+                "rows, a stratified random split rather than the first 30 rows)."
+            )
+        bar.update(2)
+        _history_figure(history_models, out / "history.png")
+
+        bar.set_description("batch-norm study")
+        bn_results = repeat_variants(
+            BATCHNORM_VARIANTS, bn_model, lambda r: bn_split,
+            settings.repeats, rs, bar.update,
+        )
+        if not settings.quick:
+            # Two more compiled programs (fits with a validation split): the
+            # quick run skips them.
+            bn_history = {
+                v.name: bn_model(v.params, rs, validation_fraction=0.5).fit(Xb, yb)
+                for v in BATCHNORM_VARIANTS[1:]
+            }
+            _history_figure(bn_history, out / "batchnorm_history.png")
+        bar.update(len(BATCHNORM_VARIANTS) - 1)
+
+    circles = Study(
+        title="Circles case study",
+        description=(
+            "`make_circles(n_samples=100, noise=0.1, random_state=1)`, the first "
+            "30 rows for training and the other 70 for testing; one hidden layer "
+            f"of {settings.hidden_units} ReLU units, Adam, batch size 32, "
+            f"{settings.epochs} epochs."
+        ),
+        score_name="accuracy",
+        variants=results,
+        grid=search,
+        robustness=robust,
+        extra_sections=[_history_section("history.png", history_text)],
+    )
+    batchnorm = Study(
+        title="Batch-norm study",
+        description=(
+            "`make_circles(n_samples=1000, noise=0.1, random_state=1)`, 500 rows "
+            f"for training and 500 for testing; {settings.bn_hidden_units} ReLU "
+            "units with `he_uniform` initialization, SGD (learning rate 0.01, "
+            f"momentum 0.9), {settings.bn_epochs} epochs; batch normalization "
+            "before or after the activation."
+        ),
+        score_name="accuracy",
+        variants=bn_results,
+        extra_sections=[] if settings.quick else [_history_section(
+            "batchnorm_history.png",
+            "Refits on all 1000 rows with `validation_fraction=0.5`.",
+        )],
+    )
+    _variants_figure(circles, out / "variants.png")
+    _grid_figure(search, "noise_std", "accuracy", out / "grid_search.png")
+    _robustness_figure(robust, out / "robustness.png")
+    circles.figures = ["variants.png", "grid_search.png", "robustness.png"]
+    return [circles, batchnorm]
+
+
+def _robustness_curves(models, X, y, settings, relative):
+    return {
+        name: robustness_curve(
+            model, X, y, settings.robustness_levels,
+            n_repeats=settings.robustness_repeats, relative=relative,
+            random_state=settings.random_state,
+        )
+        for name, model in models.items()
+    }
+
+
+def _history_section(png, text):
+    return f"### Training history\n\n{text}\n\n![training history]({png})\n"
+
+
+def run_csv(
+    X, y, task: str, source: str, settings: Settings, out: Path, progress_factory
+) -> list[Study]:
+    """The circles variants on a user's data: standardized features, a
+    different train/test split (70/30) and seed for every repeat."""
+    _check_matplotlib()
+    rs = settings.random_state
+    classification = task == "classification"
+    Model = NoisyMLPClassifier if classification else NoisyMLPRegressor
+    step = Model.__name__.lower()
+
+    def make_model(params, seed, **extra):
+        return make_pipeline(
+            StandardScaler(),
+            Model((settings.hidden_units,), epochs=settings.epochs,
+                  random_state=seed, **params, **extra),
+        )
+
+    def split(r):
+        stratify = y if classification else None
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=0.3, random_state=rs + r, stratify=stratify
+        )
+        return X_tr, y_tr, X_te, y_te
+
+    n_grid = len(settings.grid_levels) * settings.cv + 1
+    total = settings.repeats * len(CIRCLES_VARIANTS) + n_grid + 2
+    with progress_factory(total) as bar:
+        bar.set_description("variants")
+        results = repeat_variants(
+            CIRCLES_VARIANTS, make_model, split, settings.repeats, rs, bar.update
+        )
+        X_tr, y_tr, X_te, y_te = split(0)
+        bar.set_description("noise grid search")
+        search = _noise_grid_search(
+            make_model({}, rs), {f"{step}__noise_std": list(settings.grid_levels)},
+            X_tr, y_tr, settings.cv,
+        )
+        bar.update(n_grid)
+        bar.set_description("robustness curves")
+        by_name = {res.variant.name: res.model for res in results}
+        robust = _robustness_curves(
+            {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
+            X_te, y_te, settings, relative=True,
+        )
+        bar.set_description("training histories")
+        history_models = {
+            name: make_model(params, rs, validation_fraction=0.3).fit(X_tr, y_tr)
+            for name, params in (("baseline", {}), ("hidden noise 0.1", {"noise_std": 0.1}))
+        }
+        bar.update(2)
+
+    score_name = "accuracy" if classification else "r2"
+    study = Study(
+        title=f"{source} ({task})",
+        description=(
+            f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
+            f"`StandardScaler` in a Pipeline; a new stratified 70/30 train/test "
+            f"split for every repeat; one hidden layer of {settings.hidden_units} "
+            f"ReLU units, Adam, batch size 32, {settings.epochs} epochs."
+            if classification else
+            f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
+            f"`StandardScaler` in a Pipeline; a new 70/30 train/test split for "
+            f"every repeat; one hidden layer of {settings.hidden_units} ReLU "
+            f"units, Adam, batch size 32, {settings.epochs} epochs."
+        ),
+        score_name=score_name,
+        variants=results,
+        grid=search,
+        grid_param=f"{step}__noise_std",
+        robustness=robust,
+        robustness_relative=True,
+        extra_sections=[_history_section(
+            "history.png",
+            "Refits of the baseline and of hidden noise 0.1 on the first "
+            "training split with `validation_fraction=0.3`.",
+        )],
+    )
+    _history_figure(history_models, out / "history.png")
+    _variants_figure(study, out / "variants.png")
+    _grid_figure(search, study.grid_param, score_name, out / "grid_search.png")
+    _robustness_figure(robust, out / "robustness.png")
+    study.figures = ["variants.png", "grid_search.png", "robustness.png"]
+    return [study]
+
+
+# -- reporting ----------------------------------------------------------------
+
+
+def _pm(values) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def summary_rows(study: Study) -> list[list[str]]:
+    """Rows of the summary table: variant, train, test, tutorial."""
+    return [
+        [
+            res.variant.name,
+            _pm(res.train_scores),
+            _pm(res.test_scores),
+            "" if res.variant.tutorial is None else f"{res.variant.tutorial:.3f}",
+        ]
+        for res in study.variants
+    ]
+
+
+def summary_header(study: Study) -> list[str]:
+    label = "R²" if study.score_name == "r2" else study.score_name
+    return ["variant", f"train {label}", f"test {label}", "tutorial (1 run)"]
+
+
+def text_table(header, rows) -> str:
+    """A plain aligned table for the terminal."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def paired_difference(study: Study, name: str) -> str | None:
+    """One sentence on variant ``name`` minus the study's first variant (its
+    reference) in test score, paired by repeat."""
+    reference = study.variants[0].variant.name
+    by_name = {res.variant.name: res for res in study.variants}
+    if name not in by_name or reference not in by_name:
+        return None
+    diff = np.asarray(by_name[name].test_scores) - np.asarray(by_name[reference].test_scores)
+    n = diff.size
+    wins, ties = int(np.sum(diff > 0)), int(np.sum(diff == 0))
+    sem = np.std(diff, ddof=1) / math.sqrt(n) if n > 1 else float("nan")
+    return (
+        f"{name} minus {reference}, test {study.score_name} paired by seed: "
+        f"{np.mean(diff):+.3f} on average (std {np.std(diff):.3f}, standard error "
+        f"{sem:.3f}); better in {wins} of {n} repeats, tied in {ties}."
+    )
+
+
+def _grid_section(study: Study) -> str:
+    search = study.grid
+    cv = search.cv_results_
+    levels = np.asarray(cv[f"param_{study.grid_param}"], dtype=float)
+    rows = [
+        [f"{lvl:g}", f"{m:.3f} ± {s:.3f}"]
+        for lvl, m, s in sorted(
+            zip(levels, cv["mean_test_score"], cv["std_test_score"], strict=True)
+        )
+    ]
+    best = search.best_params_[study.grid_param]
+    n_splits = search.n_splits_
+    return (
+        "## Grid search over the noise level\n\n"
+        f"`GridSearchCV` over `noise_std` (hidden noise before the activation), "
+        f"{n_splits}-fold cross-validation on the training data.\n\n"
+        + markdown_table(["noise_std", f"CV {study.score_name} (mean ± std)"], rows)
+        + f"\n\nBest level: **{best:g}**, cross-validated {study.score_name} "
+        f"{search.best_score_:.3f}.\n\n![grid search](grid_search.png)\n"
+    )
+
+
+def _robustness_section(study: Study) -> str:
+    names = list(study.robustness)
+    levels = study.robustness[names[0]].noise_levels
+    rows = [
+        [f"{lvl:g}"] + [
+            f"{study.robustness[n].mean_scores[i]:.3f} ± "
+            f"{study.robustness[n].std_scores[i]:.3f}"
+            for n in names
+        ]
+        for i, lvl in enumerate(levels)
+    ]
+    what = (
+        "relative to each feature's standard deviation"
+        if study.robustness_relative else "absolute"
+    )
+    return (
+        "## Robustness to noisy test inputs\n\n"
+        f"Test {study.score_name} of the first repeat's models as Gaussian noise "
+        f"({what} std) is added to the test inputs, "
+        f"{len(study.robustness[names[0]].scores[0])} noisy copies per level "
+        "(the same draws for both models).\n\n"
+        + markdown_table(["noise std", *names], rows)
+        + "\n\n![robustness](robustness.png)\n"
+    )
+
+
+def write_report(
+    studies, settings: Settings, command: str, out: Path, footer: str = ""
+) -> Path:
+    parts = ["# skrobust demo report\n"]
+    parts.append(
+        f"Command: `{command}`. Every variant fitted {settings.repeats} times "
+        f"(seeds {settings.random_state} to {settings.random_state + settings.repeats - 1}); "
+        "scores are mean ± standard deviation over the repeats.\n"
+    )
+    if settings.quick:
+        parts.append(
+            "> **Quick run** (`--quick`): fewer repeats, epochs, grid levels and "
+            "folds than the full study, so the numbers are rough and not "
+            "comparable with the tutorials'. Run without `--quick` for the real "
+            "study.\n"
+        )
+    for study in studies:
+        parts.append(f"## {study.title}\n\n{study.description}\n")
+        parts.append(markdown_table(summary_header(study), summary_rows(study)) + "\n")
+        notes = [
+            paired_difference(study, res.variant.name) for res in study.variants[1:]
+        ]
+        notes = [n for n in notes if n]
+        if notes:
+            parts.append("\n".join(f"- {n}" for n in notes) + "\n")
+        if "variants.png" in study.figures:
+            parts.append("![variants](variants.png)\n")
+        for section in study.extra_sections:
+            parts.append(section)
+        if study.grid is not None:
+            parts.append(_grid_section(study))
+        if study.robustness:
+            parts.append(_robustness_section(study))
+    if footer:
+        parts.append(footer + "\n")
+    path = out / "report.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def terminal_summary(studies) -> str:
+    blocks = []
+    for study in studies:
+        blocks.append(f"{study.title}\n" + text_table(summary_header(study), summary_rows(study)))
+        diff = paired_difference(study, HIDDEN_NOISE)
+        if diff:
+            blocks.append(diff)
+        if study.grid is not None:
+            best = study.grid.best_params_[study.grid_param]
+            blocks.append(
+                f"Grid search: best noise_std {best:g}, cross-validated "
+                f"{study.score_name} {study.grid.best_score_:.3f}."
+            )
+    return "\n\n".join(blocks)
+

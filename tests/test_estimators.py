@@ -1,0 +1,476 @@
+"""Behaviour of NoisyMLPClassifier and NoisyMLPRegressor (issue 2)."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.datasets import make_circles
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skrobust import GaussianNoise, InvalidParameterError
+from skrobust import NoisyMLPClassifier as Clf
+from skrobust import NoisyMLPRegressor as Reg
+
+TINY = dict(hidden_layer_sizes=(8,), epochs=5, random_state=0)
+
+
+def layer_types(est):
+    return [type(layer).__name__ for layer in est.model_.layers[1:]]
+
+
+# -- the scikit-learn contract ---------------------------------------------------
+
+
+def test_estimators_are_tagged_classifier_and_regressor():
+    assert is_classifier(Clf()) and not is_regressor(Clf())
+    assert is_regressor(Reg()) and not is_classifier(Reg())
+
+
+def test_cross_val_score_stratifies_the_classifier(circles, monkeypatch):
+    X, y = circles
+    seen = []
+    original = StratifiedKFold.split
+
+    def spy(self, *args, **kwargs):
+        seen.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StratifiedKFold, "split", spy)
+    cross_val_score(Clf(**TINY), X, y, cv=3)
+    assert seen == ["StratifiedKFold"]
+
+
+def test_init_stores_parameters_unchanged():
+    sizes = [4, 3]
+    est = Clf(hidden_layer_sizes=sizes, noise_position=("input", "pre_activation"))
+    assert est.hidden_layer_sizes is sizes
+    assert est.get_params()["noise_position"] == ("input", "pre_activation")
+
+
+def test_clone_gives_an_unfitted_copy_with_equal_params(circles):
+    est = Clf(**TINY).fit(*circles)
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    assert not hasattr(copy, "n_iter_")
+
+
+# -- tutorial variants build the right layer sequence ---------------------------
+
+VARIANTS = {
+    "baseline": (dict(), ["Dense", "Activation", "Dense"]),
+    "input noise": (
+        dict(noise_std=0.01, noise_position="input"),
+        ["GaussianNoise", "Dense", "Activation", "Dense"],
+    ),
+    "hidden noise pre": (
+        dict(noise_std=0.1, noise_position="pre_activation"),
+        ["Dense", "GaussianNoise", "Activation", "Dense"],
+    ),
+    "hidden noise post": (
+        dict(noise_std=0.1, noise_position="post_activation"),
+        ["Dense", "Activation", "GaussianNoise", "Dense"],
+    ),
+    "input plus hidden": (
+        dict(noise_std=0.1, noise_position=("input", "pre_activation")),
+        ["GaussianNoise", "Dense", "GaussianNoise", "Activation", "Dense"],
+    ),
+    "dropout": (dict(dropout=0.4), ["Dense", "Activation", "Dropout", "Dense"]),
+    "batchnorm before": (
+        dict(batchnorm="before", optimizer="sgd", learning_rate=0.01, momentum=0.9,
+             kernel_initializer="he_uniform"),
+        ["Dense", "BatchNormalization", "Activation", "Dense"],
+    ),
+    "batchnorm after": (
+        dict(batchnorm="after", optimizer="sgd", learning_rate=0.01, momentum=0.9,
+             kernel_initializer="he_uniform"),
+        ["Dense", "Activation", "BatchNormalization", "Dense"],
+    ),
+    "max-norm with dropout": (
+        dict(dropout=0.4, max_norm=3.0), ["Dense", "Activation", "Dropout", "Dense"]
+    ),
+    "input dropout": (dict(input_dropout=0.2), ["Dropout", "Dense", "Activation", "Dense"]),
+}
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_tutorial_variant_builds_its_layer_sequence(name, circles):
+    params, expected = VARIANTS[name]
+    est = Clf(**{**TINY, **params}).fit(*circles)
+    assert layer_types(est) == expected
+    model = est.model_
+    if "noise_std" in params:
+        noise = [la for la in model.layers if isinstance(la, GaussianNoise)]
+        assert all(la.stddev == params["noise_std"] for la in noise)
+    if params.get("dropout"):
+        assert model.get_layer("dropout_0").rate == params["dropout"]
+    if params.get("max_norm"):
+        constraint = model.get_layer("dense_0").kernel_constraint
+        assert isinstance(constraint, keras.constraints.MaxNorm)
+        assert constraint.max_value == params["max_norm"]
+    if params.get("kernel_initializer") == "he_uniform":
+        # He-uniform kernels are wider than Glorot's for 2 inputs -> 8 units.
+        k = model.get_layer("dense_0").get_weights()[0]
+        assert np.all(np.abs(k) <= np.sqrt(6 / 2) + 1e-6)
+
+
+def test_noise_above_one_is_allowed(circles):
+    est = Clf(**TINY, noise_std=3.0).fit(*circles)
+    assert est.model_.get_layer("noise_0").stddev == 3.0
+
+
+def test_max_norm_bounds_hidden_kernel_column_norms(circles):
+    est = Clf(hidden_layer_sizes=(8,), epochs=30, learning_rate=0.5, max_norm=0.5,
+              random_state=0).fit(*circles)
+    kernel = est.model_.get_layer("dense_0").get_weights()[0]
+    assert np.all(np.linalg.norm(kernel, axis=0) <= 0.5 + 1e-5)
+
+
+# -- training vs prediction -----------------------------------------------------
+
+
+def test_predictions_are_deterministic_and_match_the_keras_model(circles):
+    X, y = circles
+    est = Clf(**{**TINY, "noise_std": 0.5, "dropout": 0.3}).fit(X, y)
+    p1, p2 = est.predict_proba(X), est.predict_proba(X)
+    np.testing.assert_array_equal(p1, p2)
+    keras_p = np.asarray(est.model_(X.astype("float32"), training=False))[:, 0]
+    np.testing.assert_allclose(p1[:, 1], keras_p, rtol=1e-5, atol=1e-6)
+
+
+def test_noise_changes_training_but_is_absent_at_prediction(circles):
+    X, y = circles
+    quiet = Clf(**TINY).fit(X, y)
+    noisy = Clf(**TINY, noise_std=0.5).fit(X, y)
+    # Same seed, same initial weights: only the noise differs.
+    assert not np.allclose(quiet.loss_curve_, noisy.loss_curve_)
+    # Copy the noisy model's weights into a noiseless network: same outputs.
+    clone_model = quiet.model_
+    for layer in noisy.model_.layers:
+        if layer.weights:
+            clone_model.get_layer(layer.name).set_weights(layer.get_weights())
+    np.testing.assert_allclose(quiet.predict_proba(X), noisy.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_gives_identical_predictions(circles):
+    X, y = circles
+    params = {**TINY, "noise_std": 0.2, "dropout": 0.2}
+    a = Clf(**params).fit(X, y).predict_proba(X)
+    b = Clf(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_different_seeds_and_none_give_different_fits(circles):
+    X, y = circles
+    a = Clf(**{**TINY, "random_state": 1}).fit(X, y).predict_proba(X)
+    b = Clf(**{**TINY, "random_state": 2}).fit(X, y).predict_proba(X)
+    c = Clf(**{**TINY, "random_state": None}).fit(X, y).predict_proba(X)
+    d = Clf(**{**TINY, "random_state": None}).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, b)
+    assert not np.allclose(c, d)
+
+
+def test_global_random_state_is_untouched(circles):
+    X, y = circles
+    np.random.seed(123)
+    random.seed(123)
+    keras.utils.set_random_seed(123)
+    expected_np = np.random.get_state()[1].copy()
+    expected_py = random.getstate()
+    Clf(**{**TINY, "random_state": None, "noise_std": 0.1}).fit(X, y).predict(X)
+    Clf(**{**TINY, "noise_std": 0.1}).fit(X, y).predict(X)
+    np.testing.assert_array_equal(np.random.get_state()[1], expected_np)
+    assert random.getstate() == expected_py
+    # Keras's global seed generator gives the same draw as right after seeding.
+    after = keras.ops.convert_to_numpy(keras.random.normal((3,)))
+    keras.utils.set_random_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    fresh = keras.ops.convert_to_numpy(keras.random.normal((3,)))
+    np.testing.assert_array_equal(after, fresh)
+
+
+def test_training_learns_the_circles(circles):
+    X, y = circles
+    est = Clf(hidden_layer_sizes=(32,), epochs=500, learning_rate=0.01,
+              random_state=0).fit(X, y)
+    assert est.score(X, y) >= 0.9
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+# -- fitted attributes ----------------------------------------------------------
+
+
+def test_fitted_attributes(circles):
+    X, y = circles
+    est = Clf(**TINY, validation_fraction=0.25).fit(X, y)
+    assert est.n_features_in_ == 2
+    assert est.n_iter_ == 5
+    assert set(est.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 5 for v in est.history_.values())
+    assert est.loss_curve_ == est.history_["loss"]
+    assert isinstance(est.model_, keras.Model)
+    np.testing.assert_array_equal(est.classes_, [0, 1])
+
+
+def test_history_without_validation_has_train_metrics_only(regression_data):
+    est = Reg(**TINY).fit(*regression_data)
+    assert set(est.history_) == {"loss", "r2"}
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(circles):
+    X, y = circles
+    est = Clf(hidden_layer_sizes=(64,), epochs=400, learning_rate=0.05,
+              early_stopping=True, patience=5, validation_fraction=0.3,
+              random_state=0).fit(X, y)
+    assert est.n_iter_ < 400
+    val = est.history_["val_loss"]
+    assert est.best_epoch_ == int(np.argmin(val))
+    assert est.n_iter_ == est.best_epoch_ + 1 + 5
+    assert est.best_loss_ == pytest.approx(min(val))
+
+
+def test_pandas_input_records_feature_names(circles):
+    X, y = circles
+    df = pd.DataFrame(X, columns=["a", "b"])
+    est = Clf(**TINY).fit(df, pd.Series(y))
+    np.testing.assert_array_equal(est.feature_names_in_, ["a", "b"])
+    np.testing.assert_array_equal(est.predict(df), est.predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(pd.DataFrame(X, columns=["b", "a"]))
+
+
+# -- classifier -----------------------------------------------------------------
+
+
+def test_string_labels_and_multiclass_probabilities():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array(["cat", "dog", "emu"])[np.argmax(X, axis=1)]
+    est = Clf(**TINY).fit(X, y)
+    proba = est.predict_proba(X)
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(est.predict(X)) <= {"cat", "dog", "emu"}
+    assert est.model_.layers[-1].activation.__name__ == "softmax"
+
+
+def test_binary_uses_one_sigmoid_unit_and_two_probability_columns(circles):
+    X, y = circles
+    est = Clf(**TINY).fit(X, np.where(y == 1, "yes", "no"))
+    assert est.model_.layers[-1].units == 1
+    assert est.predict_proba(X).shape == (len(X), 2)
+
+
+def test_balanced_class_weight_shifts_predictions_to_the_rare_class():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 1.2).astype(int)
+    params = dict(hidden_layer_sizes=(8,), epochs=30, learning_rate=0.01, random_state=0)
+    plain = Clf(**params).fit(X, y)
+    balanced = Clf(**params, class_weight="balanced").fit(X, y)
+    weighted = Clf(**params, class_weight={0: 1.0, 1: 5.0}).fit(X, y)
+    assert balanced.predict(X).sum() > plain.predict(X).sum()
+    assert weighted.predict(X).sum() > plain.predict(X).sum()
+
+
+def test_sample_weight_zero_rows_do_not_matter(circles):
+    X, y = circles
+    w = np.ones(len(X))
+    w[:10] = 0
+    X2 = X.copy()
+    X2[:10] = 100.0  # garbage rows with no weight
+    params = {**TINY, "shuffle": False, "batch_size": 64}
+    a = Clf(**params).fit(X, y, sample_weight=w)
+    b = Clf(**params).fit(X2, y, sample_weight=w)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5)
+
+
+# -- regressor ------------------------------------------------------------------
+
+
+def test_regressor_single_and_multi_output(regression_data):
+    X, y = regression_data
+    single = Reg(**TINY).fit(X, y)
+    assert single.predict(X).shape == (50,)
+    multi = Reg(**TINY).fit(X, np.column_stack([y, -y]))
+    assert multi.predict(X).shape == (50, 2)
+    assert multi.model_.layers[-1].units == 2
+
+
+def test_regressor_fits_a_linear_target(regression_data):
+    X, y = regression_data
+    est = Reg(hidden_layer_sizes=(16,), epochs=200, learning_rate=0.01,
+              random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_every_optimizer_reduces_the_loss(optimizer, regression_data):
+    X, y = regression_data
+    est = Reg(hidden_layer_sizes=(8,), epochs=20, optimizer=optimizer, momentum=0.5
+              if optimizer == "sgd" else 0.0, random_state=0).fit(X, y)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+# -- model selection --------------------------------------------------------------
+
+
+def test_grid_search_over_noise_in_a_pipeline(circles):
+    X, y = circles
+    pipe = make_pipeline(StandardScaler(), Clf(**TINY))
+    grid = {
+        "noisymlpclassifier__noise_std": [0.0, 0.2],
+        "noisymlpclassifier__noise_position": ["input", "pre_activation"],
+    }
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+def test_cross_validate_with_repeated_folds(circles):
+    X, y = circles
+    cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)
+    res = cross_validate(Clf(**TINY), X, y, cv=cv, return_train_score=True)
+    assert len(res["test_score"]) == 6
+    assert np.all((res["test_score"] >= 0) & (res["test_score"] <= 1))
+
+
+def test_grid_search_parallel_matches_serial(circles):
+    X, y = circles
+    grid = {"noise_std": [0.0, 0.3]}
+    serial = GridSearchCV(Clf(**TINY), grid, cv=2, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(Clf(**TINY), grid, cv=2, n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+
+
+# -- persistence ------------------------------------------------------------------
+
+
+def test_pickle_round_trip_in_a_fresh_process(tmp_path, circles):
+    X, y = circles
+    est = Clf(**{**TINY, "noise_std": 0.1}).fit(X, y)
+    _ = est.model_  # a built Keras model must pickle too
+    path = tmp_path / "est.pkl"
+    path.write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "X.npy", X)
+    expected = est.predict_proba(X)
+    code = textwrap.dedent(
+        f"""
+        import pickle, sys, numpy as np
+        est = pickle.loads(open({str(path)!r}, "rb").read())
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "out.npy")!r}, est.predict_proba(X))
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "param, value, match",
+    [
+        ("noise_std", -0.1, "'noise_std' parameter"),
+        ("noise_position", "middle", "'noise_position' parameter"),
+        ("noise_position", ("pre_activation", "post_activation"), "'noise_position'"),
+        ("dropout", 1.0, "'dropout' parameter"),
+        ("dropout", -0.2, "'dropout' parameter"),
+        ("input_dropout", 1.5, "'input_dropout' parameter"),
+        ("batchnorm", "sideways", "'batchnorm' parameter"),
+        ("optimizer", "adagrad", "'optimizer' parameter"),
+        ("hidden_layer_sizes", (0,), "'hidden_layer_sizes' parameter"),
+        ("hidden_layer_sizes", 5, "'hidden_layer_sizes' parameter"),
+        ("activation", "no-such-activation", "'activation' parameter"),
+        ("epochs", 0, "'epochs' parameter"),
+        ("batch_size", 2.5, "'batch_size' parameter"),
+        ("learning_rate", 0.0, "'learning_rate' parameter"),
+        ("max_norm", -1.0, "'max_norm' parameter"),
+        ("validation_fraction", 1.0, "'validation_fraction' parameter"),
+    ],
+)
+def test_bad_parameters_raise_naming_the_parameter(param, value, match, circles):
+    with pytest.raises(InvalidParameterError, match=match):
+        Clf(**{**TINY, param: value}).fit(*circles)
+
+
+def test_invalid_parameter_error_is_a_value_error():
+    assert issubclass(InvalidParameterError, ValueError)
+    assert issubclass(InvalidParameterError, TypeError)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[0.0, np.nan]] * 10), "NaN"),
+        (np.array([[0.0, np.inf]] * 10), "infinity"),
+        (np.arange(10.0), "Expected 2D array"),
+        (np.zeros((0, 2)), "0 sample"),
+        (np.array([["a", "b"]] * 10, dtype=object), "could not convert|numeric"),
+        (np.full((10, 2), 1e39), "too large for float32"),
+    ],
+)
+def test_bad_X_raises_before_training(X, match):
+    y = np.arange(len(X)) % 2
+    with pytest.raises(ValueError, match=match):
+        Clf(**TINY).fit(X, y)
+
+
+def test_wrong_feature_count_at_predict(circles):
+    est = Clf(**TINY).fit(*circles)
+    with pytest.raises(ValueError, match="X has 3 features, but NoisyMLPClassifier "
+                                         "is expecting 2 features as input"):
+        est.predict(np.zeros((4, 3)))
+
+
+def test_predict_before_fit_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        Clf().predict(np.zeros((2, 2)))
+    with pytest.raises(NotFittedError):
+        Clf().model_  # noqa: B018
+
+
+def test_single_class_is_refused():
+    with pytest.raises(ValueError, match="only one class"):
+        Clf(**TINY).fit(np.zeros((10, 2)), np.ones(10))
+
+
+def test_continuous_target_is_refused_by_the_classifier():
+    with pytest.raises(ValueError, match="Unknown label type"):
+        Clf(**TINY).fit(np.zeros((10, 2)), np.linspace(0, 1, 10))
+
+
+def test_callers_arrays_are_not_modified(circles):
+    X, y = circles
+    X = np.asfortranarray(X.astype(np.float32))
+    w = np.linspace(0.5, 2.0, len(X))
+    copies = X.copy(), y.copy(), w.copy()
+    est = Clf(**{**TINY, "noise_std": 1.0, "validation_fraction": 0.2}).fit(
+        X, y, sample_weight=w
+    )
+    est.predict(X)
+    for original, copy in zip((X, y, w), copies, strict=True):
+        np.testing.assert_array_equal(original, copy)
