@@ -1,0 +1,457 @@
+"""Hostile input: every X, y and sample_weight either fits correctly or is
+refused with a scikit-learn style ValueError/TypeError that names the problem,
+raised before any TensorFlow/JAX code runs, and the caller's arrays are never
+changed.
+
+Fitting examples keep one shape (8 x 2) so that the engine compiles once per
+backend; refused examples may take any shape, since they never reach it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
+
+TINY = dict(hidden_layer_sizes=(3,), epochs=2, random_state=0)
+FEW = settings(max_examples=15, deadline=None)
+N, P = 8, 2
+F32_MAX = float(np.finfo(np.float32).max)
+Y_CLF = np.arange(N) % 2
+Y_REG = np.linspace(-1.0, 1.0, N)
+X_OK = np.random.default_rng(0).normal(size=(N, P))
+ENGINE_DIRS = (
+    f"{os.sep}tensorflow{os.sep}",
+    f"{os.sep}jax{os.sep}",
+    f"{os.sep}jaxlib{os.sep}",
+    f"{os.sep}keras{os.sep}",
+)
+
+
+def _make(kind):
+    return NoisyMLPClassifier(**TINY) if kind == "clf" else NoisyMLPRegressor(**TINY)
+
+
+def _snapshot(*args):
+    return [copy.deepcopy(a) for a in args]
+
+
+def _assert_unchanged(before, after):
+    for b, a in zip(before, after, strict=True):
+        if sp.issparse(b):
+            assert (b != a).nnz == 0 and b.format == a.format
+        elif isinstance(b, pd.DataFrame | pd.Series):
+            assert b.equals(a)
+        elif isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert np.array_equal(a, b, equal_nan=b.dtype.kind in "fc")
+        else:
+            assert a == b
+
+
+def _raised_in_engine(exc) -> bool:
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return any(d in tb.tb_frame.f_code.co_filename for d in ENGINE_DIRS)
+
+
+def fit_outcome(est, X, y, sample_weight=None, *, refuse=None):
+    """Fit; return the fitted estimator or the (checked) exception.
+
+    ``refuse`` is ``(exception type, regex)`` when the input must be refused,
+    ``None`` when it must fit. Either way the arguments must be unchanged.
+    """
+    before = _snapshot(X, y, sample_weight)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning on huge inputs
+            est.fit(X, y, sample_weight=sample_weight)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        _assert_unchanged(before, [X, y, sample_weight])
+        assert not _raised_in_engine(exc), f"engine traceback: {exc!r}"
+        assert refuse is not None, f"valid input refused: {exc!r}"
+        assert isinstance(exc, refuse[0]), repr(exc)
+        assert re.search(refuse[1], str(exc)), str(exc)
+        return exc
+    _assert_unchanged(before, [X, y, sample_weight])
+    assert refuse is None, f"invalid input accepted; expected {refuse}"
+    return est
+
+
+def _finite_predictions(est, X):
+    pred = est.predict(X)
+    assert len(pred) == len(X)
+    if isinstance(est, NoisyMLPClassifier):
+        assert np.all(np.isfinite(est.predict_proba(X)))
+        assert set(np.unique(pred)) <= set(est.classes_)
+    return pred
+
+
+# -- X values ------------------------------------------------------------------
+
+finite_floats = st.one_of(
+    st.floats(-1e3, 1e3),
+    st.floats(allow_nan=False, allow_infinity=False),  # beyond float32 too
+)
+
+
+@FEW
+@given(
+    X=hnp.arrays(np.float64, (N, P), elements=finite_floats),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_finite_X_fits_if_it_fits_float32_else_is_refused(X, kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    too_large = np.max(np.abs(X)) > F32_MAX
+    out = fit_outcome(
+        _make(kind),
+        X,
+        y,
+        refuse=(ValueError, "too large for float32") if too_large else None,
+    )
+    if not too_large:
+        pred = _finite_predictions(out, X)
+        if kind == "reg" and np.max(np.abs(X)) < 1e30:
+            assert np.all(np.isfinite(pred))
+
+
+@FEW
+@given(
+    X=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
+        elements=st.floats(-10, 10),
+    ),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.integers(0, 10**6),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_X_with_nan_or_infinity_is_refused(X, bad, where, kind):
+    X.flat[where % X.size] = bad
+    y = (np.arange(len(X)) % 2) if kind == "clf" else np.zeros(len(X))
+    word = "NaN" if np.isnan(bad) else "infinity"
+    fit_outcome(_make(kind), X, y, refuse=(ValueError, f"Input X contains {word}"))
+
+
+@FEW
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_X_that_is_not_a_nonempty_matrix_is_refused(shape, kind):
+    if len(shape) == 2 and min(shape) > 0:
+        shape = (*shape, 1)  # this test is about the other shapes
+    X = np.ones(shape)
+    n = shape[0] if shape else 0
+    y = (np.arange(n) % 2) if kind == "clf" else np.zeros(n)
+    if len(shape) == 1:
+        message = "Expected 2D array, got 1D array"
+    elif len(shape) > 2:
+        message = f"dim {len(shape)}, while dim <= 2 is required"
+    elif shape[0] == 0:
+        message = "0 sample"
+    else:
+        message = "0 feature"
+    fit_outcome(_make(kind), X, y, refuse=(ValueError, message))
+
+
+@FEW
+@given(
+    dtype=st.sampled_from(
+        [np.float16, np.float32, np.int8, np.int64, np.uint16, np.bool_]
+    ),
+    kind=st.sampled_from(["clf", "reg"]),
+    data=st.data(),
+)
+def test_numeric_dtypes_fit(dtype, kind, data):
+    X = data.draw(hnp.arrays(dtype, (N, P)))
+    if X.dtype.kind == "f":
+        X = np.nan_to_num(X, posinf=1.0, neginf=-1.0)
+    out = fit_outcome(_make(kind), X, Y_CLF if kind == "clf" else Y_REG)
+    _finite_predictions(out, X)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_object_and_numeric_string_X_are_converted(kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    for X in (X_OK.astype(object), X_OK.astype(str)):
+        out = fit_outcome(_make(kind), X, y)
+        _finite_predictions(out, X_OK)
+
+
+@FEW
+@given(
+    words=hnp.arrays(
+        np.dtype("U3"), (N, P), elements=st.text("abcxyz", min_size=1, max_size=3)
+    ),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_non_numeric_string_X_is_refused(words, kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    fit_outcome(
+        _make(kind), words, y, refuse=(ValueError, "could not convert string to float")
+    )
+    fit_outcome(
+        _make(kind),
+        words.astype(object),
+        y,
+        refuse=(ValueError, "could not convert string to float"),
+    )
+
+
+@FEW
+@given(
+    X=hnp.arrays(np.complex128, (N, P), elements=st.complex_numbers(max_magnitude=10)),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_complex_X_is_refused(X, kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    fit_outcome(_make(kind), X, y, refuse=(ValueError, "Complex data not supported"))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_sparse_X_is_refused_with_a_type_error(fmt, kind):
+    X = sp.random(N, P, density=0.5, format=fmt, random_state=0)
+    y = Y_CLF if kind == "clf" else Y_REG
+    fit_outcome(_make(kind), X, y, refuse=(TypeError, "Sparse data was passed"))
+    fitted = _make(kind).fit(X_OK, y)
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        fitted.predict(X)
+
+
+def test_dataframe_with_a_text_column_is_refused():
+    X = pd.DataFrame({"a": X_OK[:, 0], "b": ["x"] * N})
+    fit_outcome(
+        _make("clf"), X, Y_CLF, refuse=(ValueError, "could not convert string to float")
+    )
+
+
+# -- y -------------------------------------------------------------------------
+
+
+@FEW
+@given(
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.integers(0, N - 1),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_y_with_nan_or_infinity_is_refused(bad, where, kind):
+    y = (Y_CLF if kind == "clf" else Y_REG).astype(float)
+    y[where] = bad
+    word = "NaN" if np.isnan(bad) else "infinity"
+    fit_outcome(_make(kind), X_OK, y, refuse=(ValueError, f"Input y contains {word}"))
+
+
+@FEW
+@given(
+    label=st.one_of(st.integers(-5, 5), st.text(min_size=1, max_size=3), st.booleans())
+)
+def test_classifier_with_one_class_is_refused(label):
+    y = np.array([label] * N)
+    fit_outcome(_make("clf"), X_OK, y, refuse=(ValueError, "only one class"))
+
+
+@FEW
+@given(y=hnp.arrays(np.float64, (N,), elements=st.floats(-1e3, 1e3), unique=True))
+def test_classifier_with_continuous_y_is_refused(y):
+    if np.all(y == np.round(y)):
+        y = y + 0.5
+    fit_outcome(_make("clf"), X_OK, y, refuse=(ValueError, "Unknown label type"))
+
+
+@FEW
+@given(
+    y=hnp.arrays(
+        np.float64, (N,), elements=st.floats(allow_nan=False, allow_infinity=False)
+    )
+)
+def test_regressor_y_fits_if_it_fits_float32_else_is_refused(y):
+    too_large = np.max(np.abs(y)) > F32_MAX
+    out = fit_outcome(
+        _make("reg"),
+        X_OK,
+        y,
+        refuse=(ValueError, "y contains values too large for float32")
+        if too_large
+        else None,
+    )
+    if not too_large:
+        assert np.all(np.isfinite(out.predict(X_OK)))
+
+
+def test_regressor_with_text_y_is_refused():
+    fit_outcome(
+        _make("reg"),
+        X_OK,
+        np.array(["a", "b"] * (N // 2)),
+        refuse=(ValueError, "numeric targets"),
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_complex_y_is_refused(kind):
+    fit_outcome(
+        _make(kind),
+        X_OK,
+        Y_CLF.astype(complex),
+        refuse=(ValueError, "Complex data not supported"),
+    )
+
+
+@FEW
+@given(
+    n_y=st.integers(1, 2 * N).filter(lambda n: n != N),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_X_and_y_of_different_lengths_are_refused(n_y, kind):
+    y = (np.arange(n_y) % 2) if kind == "clf" else np.zeros(n_y)
+    fit_outcome(
+        _make(kind), X_OK, y, refuse=(ValueError, "inconsistent numbers of samples")
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_missing_y_is_refused(kind):
+    fit_outcome(_make(kind), X_OK, None, refuse=(ValueError, "requires y"))
+
+
+# -- sample_weight ------------------------------------------------------------
+
+
+@FEW
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=2 * N).filter(
+        lambda s: s != (N,)
+    ),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_sample_weight_of_the_wrong_shape_is_refused(shape, kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    fit_outcome(
+        _make(kind),
+        X_OK,
+        y,
+        np.ones(shape),
+        refuse=(ValueError, r"sample_weight.shape == .*expected \(8,\)"),
+    )
+
+
+@FEW
+@given(
+    w=hnp.arrays(np.float64, (N,), elements=st.floats(0, 1e6)),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_nonnegative_sample_weight_fits_unless_all_zero(w, kind):
+    y = Y_CLF if kind == "clf" else Y_REG
+    zero = not np.any(w > 0)
+    out = fit_outcome(
+        _make(kind),
+        X_OK,
+        y,
+        w,
+        refuse=(ValueError, "at least one non-zero") if zero else None,
+    )
+    if not zero:
+        _finite_predictions(out, X_OK)
+
+
+@FEW
+@given(
+    bad=st.sampled_from([np.nan, np.inf, -1.0, -1e-9]),
+    where=st.integers(0, N - 1),
+    kind=st.sampled_from(["clf", "reg"]),
+)
+def test_sample_weight_with_nan_inf_or_negatives_is_refused(bad, where, kind):
+    w = np.ones(N)
+    w[where] = bad
+    message = "NaN or infinity" if not np.isfinite(bad) else "Negative values"
+    fit_outcome(
+        _make(kind),
+        X_OK,
+        Y_CLF if kind == "clf" else Y_REG,
+        w,
+        refuse=(ValueError, message),
+    )
+
+
+def test_text_sample_weight_is_refused():
+    fit_outcome(
+        _make("clf"),
+        X_OK,
+        Y_CLF,
+        np.array(["a"] * N),
+        refuse=(TypeError, "sample_weight must be an array of numbers"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the sample_weight fix proposed to the "
+    "lead (complex weights are cast to real with a ComplexWarning)",
+)
+def test_complex_sample_weight_is_refused():
+    fit_outcome(
+        _make("clf"),
+        X_OK,
+        Y_CLF,
+        np.ones(N, dtype=complex),
+        refuse=(ValueError, "Complex data not supported"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the sample_weight fix proposed to the "
+    "lead (weights above float32's range become inf)",
+)
+def test_sample_weight_too_large_for_float32_is_refused():
+    fit_outcome(
+        _make("clf"),
+        X_OK,
+        Y_CLF,
+        np.full(N, 1e39),
+        refuse=(ValueError, "sample_weight contains values too large"),
+    )
+
+
+# -- predict ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_pair():
+    return {"clf": _make("clf").fit(X_OK, Y_CLF), "reg": _make("reg").fit(X_OK, Y_REG)}
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (np.ones((3, P + 1)), ValueError, "X has 3 features, but .* expecting 2"),
+        (np.ones(P), ValueError, "Expected 2D array"),
+        (np.ones((3, P, 1)), ValueError, "dim 3"),
+        (np.full((3, P), np.nan), ValueError, "Input X contains NaN"),
+        (np.full((3, P), 1e39), ValueError, "too large for float32"),
+        (np.full((3, P), "a"), ValueError, "could not convert string to float"),
+        (np.ones((3, P), dtype=complex), ValueError, "Complex data not supported"),
+        (np.ones((0, P)), ValueError, "0 sample"),
+    ],
+)
+def test_hostile_X_at_predict_is_refused(fitted_pair, kind, X, error, message):
+    before = X.copy()
+    with pytest.raises(error, match=message) as info:
+        fitted_pair[kind].predict(X)
+    assert not _raised_in_engine(info.value)
+    assert np.array_equal(X, before, equal_nan=X.dtype.kind in "fc")
