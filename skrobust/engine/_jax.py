@@ -32,6 +32,28 @@ class _Rng:
         return jax.random.uniform(jax.random.fold_in(self.key, site), shape)
 
 
+def _mix(x):
+    # The 32-bit finalizer of MurmurHash3: a bijection that scrambles bits.
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x85EBCA6B)
+    x = x ^ (x >> 13)
+    x = x * jnp.uint32(0xC2B2AE35)
+    return x ^ (x >> 16)
+
+
+def _hash_uniform(key, counter):
+    """Uniform [0, 1) numbers, one per counter value, keyed by a PRNG key.
+
+    Unlike ``jax.random.uniform(key, (n,))``, element i does not depend on n.
+    """
+    k = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) \
+        else key
+    k = k.astype(jnp.uint32)
+    x = _mix(counter * jnp.uint32(0x9E3779B9) + k[0])
+    x = _mix(x ^ k[1])
+    return (x >> 8).astype(jnp.float32) / jnp.float32(1 << 24)
+
+
 def _where(cond, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(cond, a, b), new, old)
 
@@ -62,10 +84,14 @@ def make_loop(spec, cfg):
             i, st, hist = carry
             e = start_epoch + i
             ekey = jax.random.fold_in(key, e)
+            # A row's shuffle key depends only on its rank among the rows this
+            # member trains on, so a fit on X[train] and a member of a batched
+            # run that masks the other rows of X see the same mini-batches.
+            rank = (jnp.cumsum(mask) - 1.0).astype(jnp.uint32)
             if cfg.shuffle:
-                u = jax.random.uniform(jax.random.fold_in(ekey, _PERM_SITE), (n,))
+                u = _hash_uniform(jax.random.fold_in(ekey, _PERM_SITE), rank)
             else:
-                u = jnp.arange(n, dtype=jnp.float32) / n
+                u = rank.astype(jnp.float32) / n
             # Rows this member does not train on sort last, after its own rows.
             order = jnp.argsort(u + (1.0 - mask) * 2.0)
             if pad > 0:
