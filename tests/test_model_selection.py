@@ -123,7 +123,7 @@ def test_pipeline_prefix_is_fit_per_fold(circles):
 def test_unbatchable_settings_fall_back_to_plain_fits(circles):
     X, y = circles
     est = NoisyMLPClassifier(early_stopping=True, **FAST)
-    grid = {"noise_std": [0.0, 0.3]}
+    grid = {"noise_std": [0.3, 1.0]}
     ours = BatchedGridSearchCV(est, grid, cv=CV).fit(X, y)
     ref = GridSearchCV(est, grid, cv=CV).fit(X, y)
     assert ours.batch_info_["n_fallback"] == 6
@@ -193,7 +193,7 @@ def test_chunked_runs_give_the_same_results(circles):
 def test_regressor_search_matches_grid_search_cv(regression_data):
     X, y = regression_data
     est = NoisyMLPRegressor(**FAST)
-    grid = {"noise_std": [0.0, 0.3], "learning_rate": [0.01, 0.05]}
+    grid = {"noise_std": [0.1, 0.3], "learning_rate": [0.01, 0.05]}
     ours = BatchedGridSearchCV(est, grid, cv=3, scoring="neg_mean_squared_error")
     ref = GridSearchCV(est, grid, cv=3, scoring="neg_mean_squared_error")
     ours.fit(X, y)
