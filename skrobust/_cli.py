@@ -89,7 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
         ("--robustness-repeats", _positive_int),
     ):
         demo.add_argument(flag, type=kind, help=argparse.SUPPRESS)
+    demo.add_argument("--variants", type=_variant_keys, help=argparse.SUPPRESS)
     return parser
+
+
+def _variant_keys(text: str) -> tuple[str, ...]:
+    from skrobust._demo import REQUIRED_KEYS, VARIANT_KEYS
+
+    keys = tuple(k.strip() for k in text.split(","))
+    unknown = [k for k in keys if k not in VARIANT_KEYS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown variants {unknown}; choose from {', '.join(VARIANT_KEYS)}"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in keys]
+    if missing:
+        raise argparse.ArgumentTypeError(f"the variants must include {missing}")
+    return keys
 
 
 def _infer_task(y) -> str:
@@ -198,6 +214,7 @@ def demo(parser, args) -> int:
         "grid_levels": args.grid_levels,
         "robustness_levels": args.robustness_levels,
         "robustness_repeats": args.robustness_repeats,
+        "variants": args.variants,
         "random_state": args.random_state,
     }
     if data is not None:

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import make_circles
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedShuffleSplit,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -28,9 +32,10 @@ from skrobust.inspection import (
 
 @dataclass(frozen=True)
 class Variant:
-    """One model of a study: a name, estimator parameters, and the test
-    accuracy the tutorials reported for it from a single run (if any)."""
+    """One model of a study: a short key, a name, estimator parameters, and
+    the test accuracy the tutorials reported for it from a single run."""
 
+    key: str
     name: str
     params: dict
     tutorial: float | None = None
@@ -40,25 +45,34 @@ BASELINE = "overfit baseline"
 HIDDEN_NOISE = "hidden noise 0.1 (pre-activation)"
 
 CIRCLES_VARIANTS = (
-    Variant(BASELINE, {}, 0.757),
-    Variant("input noise 0.01", {"noise_std": 0.01, "noise_position": "input"}, 0.771),
-    Variant(HIDDEN_NOISE, {"noise_std": 0.1, "noise_position": "pre_activation"}, 0.814),
+    Variant("baseline", BASELINE, {}, 0.757),
     Variant(
-        "hidden noise 0.1 (post-activation)",
+        "input", "input noise 0.01",
+        {"noise_std": 0.01, "noise_position": "input"}, 0.771,
+    ),
+    Variant(
+        "hidden", HIDDEN_NOISE,
+        {"noise_std": 0.1, "noise_position": "pre_activation"}, 0.814,
+    ),
+    Variant(
+        "post", "hidden noise 0.1 (post-activation)",
         {"noise_std": 0.1, "noise_position": "post_activation"},
     ),
     Variant(
-        "input + hidden noise 0.1",
+        "input+hidden", "input + hidden noise 0.1",
         {"noise_std": 0.1, "noise_position": ("input", "pre_activation")},
     ),
-    Variant("dropout 0.4", {"dropout": 0.4}),
+    Variant("dropout", "dropout 0.4", {"dropout": 0.4}),
 )
 
 BATCHNORM_VARIANTS = (
-    Variant("no batch norm", {}),
-    Variant("batch norm before activation", {"batchnorm": "before"}),
-    Variant("batch norm after activation", {"batchnorm": "after"}),
+    Variant("no-bn", "no batch norm", {}),
+    Variant("bn-before", "batch norm before activation", {"batchnorm": "before"}),
+    Variant("bn-after", "batch norm after activation", {"batchnorm": "after"}),
 )
+# The robustness curves and training histories compare these two.
+REQUIRED_KEYS = ("baseline", "hidden")
+VARIANT_KEYS = tuple(v.key for v in CIRCLES_VARIANTS + BATCHNORM_VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,14 @@ class Settings:
     robustness_repeats: int = 10
     random_state: int = 0
     quick: bool = False
+    # Keys of the variants to run (None: all); lets tests run fewer compiled
+    # programs.
+    variants: tuple | None = None
+
+    def select(self, variants):
+        return tuple(
+            v for v in variants if self.variants is None or v.key in self.variants
+        )
 
     @classmethod
     def make(cls, *, quick=False, **overrides):
@@ -115,6 +137,7 @@ class Study:
     variants: list
     grid: object = None
     grid_param: str = "noise_std"
+    grid_text: str = ""
     robustness: dict = field(default_factory=dict)
     robustness_relative: bool = False
     extra_sections: list = field(default_factory=list)
@@ -246,21 +269,33 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
             epochs=settings.bn_epochs, random_state=seed, **params, **extra,
         )
 
+    # Every variant is a compiled program of its own (seconds to build on
+    # TensorFlow); the quick run leaves out the batch-norm study's reference.
+    bn_variants = settings.select(
+        BATCHNORM_VARIANTS[1:] if settings.quick else BATCHNORM_VARIANTS
+    )
     n_grid = len(settings.grid_levels) * settings.cv + 1
-    total = settings.repeats * (len(CIRCLES_VARIANTS) + len(BATCHNORM_VARIANTS))
-    total += n_grid + 2 + len(BATCHNORM_VARIANTS) - 1
+    total = settings.repeats * (
+        len(settings.select(CIRCLES_VARIANTS)) + len(bn_variants)
+    )
+    total += n_grid + 2 + len(bn_variants)
     with progress_factory(total) as bar:
         bar.set_description("circles variants")
         results = repeat_variants(
-            CIRCLES_VARIANTS, circles_model,
+            settings.select(CIRCLES_VARIANTS), circles_model,
             lambda r: (X_train, y_train, X_test, y_test),
             settings.repeats, rs, bar.update,
         )
         bar.set_description("noise grid search")
-        cv = StratifiedKFold(settings.cv, shuffle=True, random_state=rs)
+        # Splits like the tutorials' (30 rows to train, 70 to test) drawn from
+        # all 100 rows: 70 test rows per split score a level far more stably
+        # than k-fold on the 30 training rows (6 rows per fold) would.
+        cv = StratifiedShuffleSplit(
+            settings.cv, train_size=30, test_size=70, random_state=rs
+        )
         search = _noise_grid_search(
             circles_model({"noise_position": "pre_activation"}, rs),
-            {"noise_std": list(settings.grid_levels)}, X_train, y_train, cv,
+            {"noise_std": list(settings.grid_levels)}, X, y, cv,
         )
         bar.update(n_grid)
         bar.set_description("robustness curves")
@@ -300,18 +335,20 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 
         bar.set_description("batch-norm study")
         bn_results = repeat_variants(
-            BATCHNORM_VARIANTS, bn_model, lambda r: bn_split,
+            bn_variants, bn_model, lambda r: bn_split,
             settings.repeats, rs, bar.update,
         )
+        bn_history = {}
         if not settings.quick:
-            # Two more compiled programs (fits with a validation split): the
-            # quick run skips them.
+            # More compiled programs (fits with a validation split): the quick
+            # run skips them.
             bn_history = {
                 v.name: bn_model(v.params, rs, validation_fraction=0.5).fit(Xb, yb)
-                for v in BATCHNORM_VARIANTS[1:]
+                for v in bn_variants if v.params
             }
+        if bn_history:
             _history_figure(bn_history, out / "batchnorm_history.png")
-        bar.update(len(BATCHNORM_VARIANTS) - 1)
+        bar.update(len(bn_variants))
 
     circles = Study(
         title="Circles case study",
@@ -324,6 +361,10 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
         score_name="accuracy",
         variants=results,
         grid=search,
+        grid_text=(
+            f"scored on {settings.cv} stratified random splits of the 100 rows "
+            "into 30 training and 70 test rows (the tutorials' proportions)"
+        ),
         robustness=robust,
         extra_sections=[_history_section("history.png", history_text)],
     )
@@ -338,16 +379,16 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
         ),
         score_name="accuracy",
         variants=bn_results,
-        extra_sections=[] if settings.quick else [_history_section(
+        extra_sections=[_history_section(
             "batchnorm_history.png",
             "Refits on all 1000 rows with `validation_fraction=0.5`.",
-        )],
+        )] if bn_history else [],
     )
     _variants_figure(circles, out / "variants.png")
     _grid_figure(search, "noise_std", "accuracy", out / "grid_search.png")
     _robustness_figure(robust, out / "robustness.png")
     circles.figures = ["variants.png", "grid_search.png", "robustness.png"]
-    return [circles, batchnorm]
+    return [circles, batchnorm] if bn_results else [circles]
 
 
 def _robustness_curves(models, X, y, settings, relative):
@@ -390,12 +431,13 @@ def run_csv(
         )
         return X_tr, y_tr, X_te, y_te
 
+    variants = settings.select(CIRCLES_VARIANTS)
     n_grid = len(settings.grid_levels) * settings.cv + 1
-    total = settings.repeats * len(CIRCLES_VARIANTS) + n_grid + 2
+    total = settings.repeats * len(variants) + n_grid + 2
     with progress_factory(total) as bar:
         bar.set_description("variants")
         results = repeat_variants(
-            CIRCLES_VARIANTS, make_model, split, settings.repeats, rs, bar.update
+            variants, make_model, split, settings.repeats, rs, bar.update
         )
         X_tr, y_tr, X_te, y_te = split(0)
         bar.set_description("noise grid search")
@@ -435,6 +477,10 @@ def run_csv(
         variants=results,
         grid=search,
         grid_param=f"{step}__noise_std",
+        grid_text=(
+            f"{settings.cv}-fold cross-validation on the first repeat's "
+            "training split"
+        ),
         robustness=robust,
         robustness_relative=True,
         extra_sections=[_history_section(
@@ -520,11 +566,10 @@ def _grid_section(study: Study) -> str:
         )
     ]
     best = search.best_params_[study.grid_param]
-    n_splits = search.n_splits_
     return (
         "## Grid search over the noise level\n\n"
         f"`GridSearchCV` over `noise_std` (hidden noise before the activation), "
-        f"{n_splits}-fold cross-validation on the training data.\n\n"
+        f"{study.grid_text}.\n\n"
         + markdown_table(["noise_std", f"CV {study.score_name} (mean ± std)"], rows)
         + f"\n\nBest level: **{best:g}**, cross-validated {study.score_name} "
         f"{search.best_score_:.3f}.\n\n![grid search](grid_search.png)\n"
