@@ -55,28 +55,41 @@ def build_parser() -> argparse.ArgumentParser:
             "inputs, and write report.md with tables and plots."
         ),
     )
-    demo.add_argument("--quick", action="store_true", help=f"a short run ({QUICK_NOTE})")
     demo.add_argument(
-        "--repeats", type=_positive_int, metavar="N",
+        "--quick", action="store_true", help=f"a short run ({QUICK_NOTE})"
+    )
+    demo.add_argument(
+        "--repeats",
+        type=_positive_int,
+        metavar="N",
         help="fits of every variant, each with another seed (default 10; 3 with --quick)",
     )
     demo.add_argument(
-        "--epochs", type=_positive_int, metavar="N",
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
         help="training epochs (default 4000 on the circles data, 300 on a CSV; "
         "less with --quick)",
     )
     demo.add_argument(
-        "--out", type=Path, default=Path("skrobust-demo-out"), metavar="DIR",
+        "--out",
+        type=Path,
+        default=Path("skrobust-demo-out"),
+        metavar="DIR",
         help="folder for report.md and the plots (default: skrobust-demo-out)",
     )
     demo.add_argument("--data", type=Path, metavar="CSV", help="run on this CSV file")
     demo.add_argument("--target", metavar="COLUMN", help="target column of --data")
     demo.add_argument(
-        "--task", choices=("classification", "regression"),
+        "--task",
+        choices=("classification", "regression"),
         help="force the task of --data (default: inferred from the target)",
     )
     demo.add_argument(
-        "--random-state", type=int, default=0, metavar="N",
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
         help="seed of the first repeat (repeat r uses N + r; default 0)",
     )
     # Advanced knobs, hidden from --help: they let tests shrink a run further.
@@ -144,7 +157,8 @@ def load_csv(parser, path: Path, target: str | None, task: str | None):
     if X.shape[1] == 0:
         parser.error(f"--data: {path.name!r} has no feature columns besides {target!r}")
     non_numeric = [
-        str(c) for c in X.columns
+        str(c)
+        for c in X.columns
         if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
     ]
     if non_numeric:
@@ -159,7 +173,9 @@ def load_csv(parser, path: Path, target: str | None, task: str | None):
             "impute or drop them first"
         )
     if len(frame) < 20:
-        parser.error(f"--data: {path.name!r} has {len(frame)} rows; the demo needs >= 20")
+        parser.error(
+            f"--data: {path.name!r} has {len(frame)} rows; the demo needs >= 20"
+        )
     inferred = _infer_task(y)
     task = task or inferred
     if task == "regression" and not pd.api.types.is_numeric_dtype(y):
@@ -233,14 +249,19 @@ def demo(parser, args) -> int:
         studies = _demo.run_circles(settings, out, _progress_factory)
     else:
         X, y, task = data
-        print(f"{args.data.name}: {task} of {args.target!r} on {X.shape[1]} features "
-              f"({'forced' if args.task else 'inferred'}; --task overrides it)")
+        print(
+            f"{args.data.name}: {task} of {args.target!r} on {X.shape[1]} features "
+            f"({'forced' if args.task else 'inferred'}; --task overrides it)"
+        )
         studies = _demo.run_csv(
             X, y, task, args.data.name, settings, out, _progress_factory
         )
     elapsed = time.perf_counter() - start
     report = _demo.write_report(
-        studies, settings, _command_line(args, settings), out,
+        studies,
+        settings,
+        _command_line(args, settings),
+        out,
         footer=f"Ran in {elapsed:.0f} s on the {keras.backend.backend()} Keras backend.",
     )
     print(_demo.terminal_summary(studies))

@@ -47,19 +47,25 @@ HIDDEN_NOISE = "hidden noise 0.1 (pre-activation)"
 CIRCLES_VARIANTS = (
     Variant("baseline", BASELINE, {}, 0.757),
     Variant(
-        "input", "input noise 0.01",
-        {"noise_std": 0.01, "noise_position": "input"}, 0.771,
+        "input",
+        "input noise 0.01",
+        {"noise_std": 0.01, "noise_position": "input"},
+        0.771,
     ),
     Variant(
-        "hidden", HIDDEN_NOISE,
-        {"noise_std": 0.1, "noise_position": "pre_activation"}, 0.814,
+        "hidden",
+        HIDDEN_NOISE,
+        {"noise_std": 0.1, "noise_position": "pre_activation"},
+        0.814,
     ),
     Variant(
-        "post", "hidden noise 0.1 (post-activation)",
+        "post",
+        "hidden noise 0.1 (post-activation)",
         {"noise_std": 0.1, "noise_position": "post_activation"},
     ),
     Variant(
-        "input+hidden", "input + hidden noise 0.1",
+        "input+hidden",
+        "input + hidden noise 0.1",
         {"noise_std": 0.1, "noise_position": ("input", "pre_activation")},
     ),
     Variant("dropout", "dropout 0.4", {"dropout": 0.4}),
@@ -190,13 +196,22 @@ def _variants_figure(study: Study, path: Path):
     ypos = np.arange(len(study.variants))[::-1]
     for y, res in zip(ypos, study.variants, strict=True):
         ax.errorbar(
-            np.mean(res.test_scores), y, xerr=np.std(res.test_scores), fmt="o",
-            color="C0", capsize=4, label="test, mean ± std" if y == ypos[0] else None,
+            np.mean(res.test_scores),
+            y,
+            xerr=np.std(res.test_scores),
+            fmt="o",
+            color="C0",
+            capsize=4,
+            label="test, mean ± std" if y == ypos[0] else None,
         )
         ax.plot(res.test_scores, [y] * len(res.test_scores), "|", color="C0", alpha=0.4)
         if res.variant.tutorial is not None:
             ax.plot(
-                res.variant.tutorial, y, "x", color="C3", markersize=9,
+                res.variant.tutorial,
+                y,
+                "x",
+                color="C3",
+                markersize=9,
                 label="tutorial, single run" if res is study.variants[0] else None,
             )
     ax.set_yticks(ypos, [res.variant.name for res in study.variants])
@@ -255,8 +270,12 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 
     def circles_model(params, seed, **extra):
         return NoisyMLPClassifier(
-            (settings.hidden_units,), epochs=settings.epochs, batch_size=32,
-            random_state=seed, **params, **extra,
+            (settings.hidden_units,),
+            epochs=settings.epochs,
+            batch_size=32,
+            random_state=seed,
+            **params,
+            **extra,
         )
 
     Xb, yb = make_circles(n_samples=1000, noise=0.1, random_state=1)
@@ -264,9 +283,15 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 
     def bn_model(params, seed, **extra):
         return NoisyMLPClassifier(
-            (settings.bn_hidden_units,), kernel_initializer="he_uniform",
-            optimizer="sgd", learning_rate=0.01, momentum=0.9,
-            epochs=settings.bn_epochs, random_state=seed, **params, **extra,
+            (settings.bn_hidden_units,),
+            kernel_initializer="he_uniform",
+            optimizer="sgd",
+            learning_rate=0.01,
+            momentum=0.9,
+            epochs=settings.bn_epochs,
+            random_state=seed,
+            **params,
+            **extra,
         )
 
     # Every variant is a compiled program of its own (seconds to build on
@@ -282,9 +307,12 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
     with progress_factory(total) as bar:
         bar.set_description("circles variants")
         results = repeat_variants(
-            settings.select(CIRCLES_VARIANTS), circles_model,
+            settings.select(CIRCLES_VARIANTS),
+            circles_model,
             lambda r: (X_train, y_train, X_test, y_test),
-            settings.repeats, rs, bar.update,
+            settings.repeats,
+            rs,
+            bar.update,
         )
         bar.set_description("noise grid search")
         # Splits like the tutorials' (30 rows to train, 70 to test) drawn from
@@ -295,21 +323,28 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
         )
         search = _noise_grid_search(
             circles_model({"noise_position": "pre_activation"}, rs),
-            {"noise_std": list(settings.grid_levels)}, X, y, cv,
+            {"noise_std": list(settings.grid_levels)},
+            X,
+            y,
+            cv,
         )
         bar.update(n_grid)
         bar.set_description("robustness curves")
         by_name = {res.variant.name: res.model for res in results}
         robust = _robustness_curves(
             {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
-            X_test, y_test, settings, relative=False,
+            X_test,
+            y_test,
+            settings,
+            relative=False,
         )
         bar.set_description("training histories")
         if settings.quick:
             # Fits with a validation split are two more compiled programs:
             # the quick run shows the training curves of the repeats instead.
             history_models = {
-                "baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]
+                "baseline": by_name[BASELINE],
+                "hidden noise 0.1": by_name[HIDDEN_NOISE],
             }
             history_text = (
                 "Training curves of the first repeat's baseline and hidden-noise "
@@ -335,8 +370,12 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 
         bar.set_description("batch-norm study")
         bn_results = repeat_variants(
-            bn_variants, bn_model, lambda r: bn_split,
-            settings.repeats, rs, bar.update,
+            bn_variants,
+            bn_model,
+            lambda r: bn_split,
+            settings.repeats,
+            rs,
+            bar.update,
         )
         bn_history = {}
         if not settings.quick:
@@ -344,7 +383,8 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
             # run skips them.
             bn_history = {
                 v.name: bn_model(v.params, rs, validation_fraction=0.5).fit(Xb, yb)
-                for v in bn_variants if v.params
+                for v in bn_variants
+                if v.params
             }
         if bn_history:
             _history_figure(bn_history, out / "batchnorm_history.png")
@@ -379,10 +419,14 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
         ),
         score_name="accuracy",
         variants=bn_results,
-        extra_sections=[_history_section(
-            "batchnorm_history.png",
-            "Refits on all 1000 rows with `validation_fraction=0.5`.",
-        )] if bn_history else [],
+        extra_sections=[
+            _history_section(
+                "batchnorm_history.png",
+                "Refits on all 1000 rows with `validation_fraction=0.5`.",
+            )
+        ]
+        if bn_history
+        else [],
     )
     _variants_figure(circles, out / "variants.png")
     _grid_figure(search, "noise_std", "accuracy", out / "grid_search.png")
@@ -394,8 +438,12 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 def _robustness_curves(models, X, y, settings, relative):
     return {
         name: robustness_curve(
-            model, X, y, settings.robustness_levels,
-            n_repeats=settings.robustness_repeats, relative=relative,
+            model,
+            X,
+            y,
+            settings.robustness_levels,
+            n_repeats=settings.robustness_repeats,
+            relative=relative,
             random_state=settings.random_state,
         )
         for name, model in models.items()
@@ -420,8 +468,13 @@ def run_csv(
     def make_model(params, seed, **extra):
         return make_pipeline(
             StandardScaler(),
-            Model((settings.hidden_units,), epochs=settings.epochs,
-                  random_state=seed, **params, **extra),
+            Model(
+                (settings.hidden_units,),
+                epochs=settings.epochs,
+                random_state=seed,
+                **params,
+                **extra,
+            ),
         )
 
     def split(r):
@@ -442,20 +495,29 @@ def run_csv(
         X_tr, y_tr, X_te, y_te = split(0)
         bar.set_description("noise grid search")
         search = _noise_grid_search(
-            make_model({}, rs), {f"{step}__noise_std": list(settings.grid_levels)},
-            X_tr, y_tr, settings.cv,
+            make_model({}, rs),
+            {f"{step}__noise_std": list(settings.grid_levels)},
+            X_tr,
+            y_tr,
+            settings.cv,
         )
         bar.update(n_grid)
         bar.set_description("robustness curves")
         by_name = {res.variant.name: res.model for res in results}
         robust = _robustness_curves(
             {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
-            X_te, y_te, settings, relative=True,
+            X_te,
+            y_te,
+            settings,
+            relative=True,
         )
         bar.set_description("training histories")
         history_models = {
             name: make_model(params, rs, validation_fraction=0.3).fit(X_tr, y_tr)
-            for name, params in (("baseline", {}), ("hidden noise 0.1", {"noise_std": 0.1}))
+            for name, params in (
+                ("baseline", {}),
+                ("hidden noise 0.1", {"noise_std": 0.1}),
+            )
         }
         bar.update(2)
 
@@ -467,8 +529,8 @@ def run_csv(
             f"`StandardScaler` in a Pipeline; a new stratified 70/30 train/test "
             f"split for every repeat; one hidden layer of {settings.hidden_units} "
             f"ReLU units, Adam, batch size 32, {settings.epochs} epochs."
-            if classification else
-            f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
+            if classification
+            else f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
             f"`StandardScaler` in a Pipeline; a new 70/30 train/test split for "
             f"every repeat; one hidden layer of {settings.hidden_units} ReLU "
             f"units, Adam, batch size 32, {settings.epochs} epochs."
@@ -478,16 +540,17 @@ def run_csv(
         grid=search,
         grid_param=f"{step}__noise_std",
         grid_text=(
-            f"{settings.cv}-fold cross-validation on the first repeat's "
-            "training split"
+            f"{settings.cv}-fold cross-validation on the first repeat's training split"
         ),
         robustness=robust,
         robustness_relative=True,
-        extra_sections=[_history_section(
-            "history.png",
-            "Refits of the baseline and of hidden noise 0.1 on the first "
-            "training split with `validation_fraction=0.3`.",
-        )],
+        extra_sections=[
+            _history_section(
+                "history.png",
+                "Refits of the baseline and of hidden noise 0.1 on the first "
+                "training split with `validation_fraction=0.3`.",
+            )
+        ],
     )
     _history_figure(history_models, out / "history.png")
     _variants_figure(study, out / "variants.png")
@@ -544,7 +607,9 @@ def paired_difference(study: Study, name: str) -> str | None:
     by_name = {res.variant.name: res for res in study.variants}
     if name not in by_name or reference not in by_name:
         return None
-    diff = np.asarray(by_name[name].test_scores) - np.asarray(by_name[reference].test_scores)
+    diff = np.asarray(by_name[name].test_scores) - np.asarray(
+        by_name[reference].test_scores
+    )
     n = diff.size
     wins, ties = int(np.sum(diff > 0)), int(np.sum(diff == 0))
     sem = np.std(diff, ddof=1) / math.sqrt(n) if n > 1 else float("nan")
@@ -580,7 +645,8 @@ def _robustness_section(study: Study) -> str:
     names = list(study.robustness)
     levels = study.robustness[names[0]].noise_levels
     rows = [
-        [f"{lvl:g}"] + [
+        [f"{lvl:g}"]
+        + [
             f"{study.robustness[n].mean_scores[i]:.3f} ± "
             f"{study.robustness[n].std_scores[i]:.3f}"
             for n in names
@@ -589,7 +655,8 @@ def _robustness_section(study: Study) -> str:
     ]
     what = (
         "relative to each feature's standard deviation"
-        if study.robustness_relative else "absolute"
+        if study.robustness_relative
+        else "absolute"
     )
     return (
         "## Robustness to noisy test inputs\n\n"
@@ -645,7 +712,9 @@ def write_report(
 def terminal_summary(studies) -> str:
     blocks = []
     for study in studies:
-        blocks.append(f"{study.title}\n" + text_table(summary_header(study), summary_rows(study)))
+        blocks.append(
+            f"{study.title}\n" + text_table(summary_header(study), summary_rows(study))
+        )
         diff = paired_difference(study, HIDDEN_NOISE)
         if diff:
             blocks.append(diff)
@@ -656,4 +725,3 @@ def terminal_summary(studies) -> str:
                 f"{study.score_name} {study.grid.best_score_:.3f}."
             )
     return "\n\n".join(blocks)
-

@@ -25,8 +25,13 @@ LEVELS = [0.0, 0.5, 1.0, 2.0, 4.0]
 @pytest.fixture(scope="module")
 def separable():
     X, y = make_classification(
-        n_samples=300, n_features=2, n_informative=2, n_redundant=0,
-        n_clusters_per_class=1, class_sep=2.0, random_state=0,
+        n_samples=300,
+        n_features=2,
+        n_informative=2,
+        n_redundant=0,
+        n_clusters_per_class=1,
+        class_sep=2.0,
+        random_state=0,
     )
     return X, y, LogisticRegression().fit(X, y)
 
@@ -118,8 +123,13 @@ def test_robustness_curve_with_scoring_and_regressor():
 
 @pytest.mark.parametrize(
     "levels, match",
-    [([], "non-empty"), ([[0.1]], "1d"), ([-0.1], ">= 0"), ([np.nan], "finite"),
-     (["a"], "numbers")],
+    [
+        ([], "non-empty"),
+        ([[0.1]], "1d"),
+        ([-0.1], ">= 0"),
+        ([np.nan], "finite"),
+        (["a"], "numbers"),
+    ],
 )
 def test_robustness_curve_rejects_bad_noise_levels(separable, levels, match):
     X, y, clf = separable
@@ -209,8 +219,12 @@ def test_robustness_curve_display_puts_every_estimator_on_one_axis(separable):
     X, y, clf = separable
     other = make_pipeline(StandardScaler(), LogisticRegression(C=0.01)).fit(X, y)
     disp = RobustnessCurveDisplay.from_estimators(
-        {"logistic": clf, "strong penalty": other}, X, y, LEVELS,
-        n_repeats=2, random_state=0,
+        {"logistic": clf, "strong penalty": other},
+        X,
+        y,
+        LEVELS,
+        n_repeats=2,
+        random_state=0,
     )
     assert list(disp.lines_) == ["logistic", "strong penalty"]
     assert set(disp.bands_) == {"logistic", "strong penalty"}
@@ -224,7 +238,14 @@ def test_robustness_curve_display_single_estimator_and_options(separable):
     X, y, clf = separable
     ax = Figure().subplots()
     disp = RobustnessCurveDisplay.from_estimator(
-        clf, X, y, [0.0, 1.0], scoring="accuracy", relative=True, ax=ax, std=False,
+        clf,
+        X,
+        y,
+        [0.0, 1.0],
+        scoring="accuracy",
+        relative=True,
+        ax=ax,
+        std=False,
     )
     assert list(disp.lines_) == ["LogisticRegression"]
     assert disp.bands_ == {}

@@ -314,8 +314,14 @@ class RobustnessCurveDisplay:
             random_state = int(np.random.default_rng(random_state).integers(2**31))
         curves = {
             str(name): robustness_curve(
-                est, X, y, noise_levels, n_repeats=n_repeats, scoring=scoring,
-                relative=relative, random_state=random_state,
+                est,
+                X,
+                y,
+                noise_levels,
+                n_repeats=n_repeats,
+                scoring=scoring,
+                relative=relative,
+                random_state=random_state,
             )
             for name, est in estimators.items()
         }
