@@ -373,7 +373,15 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return engine.predict(self._spec, self._current_weights(), X)
+        out = engine.predict(self._spec, self._current_weights(), X)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                f"{type(self).__name__} produced non-finite outputs for some "
+                "inputs: the inputs lie far outside the training range or the "
+                "weights overflow float32 (training may have diverged; lower "
+                "learning_rate or rescale the inputs)."
+            )
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -396,10 +404,17 @@ def _check_sample_weight(sample_weight, n_samples):
         return np.ones(n_samples, dtype=np.float32)
     if np.isscalar(sample_weight):
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
-    try:
-        w = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError("sample_weight must be an array of numbers.") from None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind == "c":
+        raise ValueError("Complex data not supported in sample_weight.")
+    if w.dtype.kind not in "biuf":
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"sample_weight must be an array of numbers; got dtype {w.dtype}."
+            ) from None
+    w = w.astype(np.float64)
     if w.ndim != 1 or w.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight.shape == {w.shape}, expected ({n_samples},)!"
@@ -408,6 +423,11 @@ def _check_sample_weight(sample_weight, n_samples):
         raise ValueError("Input sample_weight contains NaN or infinity.")
     if np.any(w < 0):
         raise ValueError("Negative values in data passed to sample_weight.")
+    if np.any(w > _FLOAT32_MAX):
+        raise ValueError(
+            "sample_weight contains values too large for float32 (the precision "
+            "skrobust trains in)."
+        )
     return w.astype(np.float32)
 
 

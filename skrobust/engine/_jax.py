@@ -137,11 +137,16 @@ def make_loop(spec, cfg):
                 record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
                 monitor = val_loss
             finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
+            this_start = (st["params"], st["opt"], st["bn"], st["step"])
+            # Divergence: the weights this epoch started from may be what made
+            # its losses non-finite, so go back to where the previous epoch
+            # started (weights known to give finite losses) and stop.
+            params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
             new = dict(st, params=params, opt=opt, bn=bn, step=step)
-            # Divergence: keep the last finite weights and stop.
-            new = _where(finite, new, st)
+            new["prev"] = _where(finite, this_start, st["prev"])
             new["diverged"] = ~finite
-            new["n_iter"] = st["n_iter"] + finite.astype(jnp.int32)
+            new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
+                                      jnp.maximum(st["n_iter"] - 1, 0))
             stopped = ~finite
             if cfg.early_stopping:
                 improved = finite & (monitor < st["best_loss"])
@@ -186,6 +191,7 @@ def init_state(spec, cfg, weights):
         "diverged": jnp.asarray(False),
         "stopped": jnp.asarray(False),
     }
+    state["prev"] = (params, state["opt"], bn, state["step"])
     if cfg.early_stopping:
         state.update(
             best_params=params,
