@@ -339,32 +339,16 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
             relative=False,
         )
         bar.set_description("training histories")
-        if settings.quick:
-            # Fits with a validation split are two more compiled programs:
-            # the quick run shows the training curves of the repeats instead.
-            history_models = {
-                "baseline": by_name[BASELINE],
-                "hidden noise 0.1": by_name[HIDDEN_NOISE],
-            }
-            history_text = (
-                "Training curves of the first repeat's baseline and hidden-noise "
-                "models (the quick run fits no validation split)."
-            )
-        else:
-            # validation_fraction=0.7 of all 100 rows: 30 training rows, 70
-            # validation rows, like the tutorials' split (stratified, random).
-            history_models = {
-                name: circles_model(params, rs, validation_fraction=0.7).fit(X, y)
-                for name, params in (
-                    ("baseline", {}),
-                    ("hidden noise 0.1", {"noise_std": 0.1}),
-                )
-            }
-            history_text = (
-                "Refits of the baseline and of hidden noise 0.1 on all 100 rows "
-                "with `validation_fraction=0.7` (30 training rows, 70 validation "
-                "rows, a stratified random split rather than the first 30 rows)."
-            )
+        # validation_fraction=0.7 of all 100 rows: 30 training rows, 70
+        # validation rows, like the tutorials' split (stratified, random).
+        history_models, history_text = _history_models(
+            settings,
+            by_name,
+            lambda params: circles_model(params, rs, validation_fraction=0.7).fit(X, y),
+            "Refits of the baseline and of hidden noise 0.1 on all 100 rows with "
+            "`validation_fraction=0.7` (30 training rows, 70 validation rows, a "
+            "stratified random split rather than the first 30 rows).",
+        )
         bar.update(2)
         _history_figure(history_models, out / "history.png")
 
@@ -450,6 +434,26 @@ def _robustness_curves(models, X, y, settings, relative):
     }
 
 
+def _history_models(settings, by_name, refit, text):
+    """The models whose training curves are drawn, and a sentence on them.
+
+    Fits with a validation split are compiled programs of their own, so the
+    quick run draws the first repeat's training curves instead.
+    """
+    if settings.quick:
+        return {
+            "baseline": by_name[BASELINE],
+            "hidden noise 0.1": by_name[HIDDEN_NOISE],
+        }, (
+            "Training curves of the first repeat's baseline and hidden-noise "
+            "models (the quick run fits no validation split)."
+        )
+    return {
+        "baseline": refit({}),
+        "hidden noise 0.1": refit({"noise_std": 0.1}),
+    }, text
+
+
 def _history_section(png, text):
     return f"### Training history\n\n{text}\n\n![training history]({png})\n"
 
@@ -512,13 +516,15 @@ def run_csv(
             relative=True,
         )
         bar.set_description("training histories")
-        history_models = {
-            name: make_model(params, rs, validation_fraction=0.3).fit(X_tr, y_tr)
-            for name, params in (
-                ("baseline", {}),
-                ("hidden noise 0.1", {"noise_std": 0.1}),
-            )
-        }
+        history_models, history_text = _history_models(
+            settings,
+            by_name,
+            lambda params: make_model(params, rs, validation_fraction=0.3).fit(
+                X_tr, y_tr
+            ),
+            "Refits of the baseline and of hidden noise 0.1 on the first training "
+            "split with `validation_fraction=0.3`.",
+        )
         bar.update(2)
 
     score_name = "accuracy" if classification else "r2"
@@ -544,13 +550,7 @@ def run_csv(
         ),
         robustness=robust,
         robustness_relative=True,
-        extra_sections=[
-            _history_section(
-                "history.png",
-                "Refits of the baseline and of hidden noise 0.1 on the first "
-                "training split with `validation_fraction=0.3`.",
-            )
-        ],
+        extra_sections=[_history_section("history.png", history_text)],
     )
     _history_figure(history_models, out / "history.png")
     _variants_figure(study, out / "variants.png")
