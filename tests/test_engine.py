@@ -202,3 +202,22 @@ def test_unsupported_backend_message(monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
     with pytest.raises(RuntimeError, match="'tensorflow' or 'jax'"):
         backend_module()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX engine's generator")
+def test_jax_noise_generator_draws_standard_normals_and_uniforms():
+    import jax
+    from scipy import stats
+
+    from skrobust.engine._jax import _Rng
+
+    rng = _Rng(jax.random.PRNGKey(0))
+    z = np.asarray(rng.normal(3, (200_000,)))
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    other = np.asarray(rng.normal(4, (200_000,)))
+    assert abs(np.corrcoef(z, other)[0, 1]) < 0.01
+    u = np.asarray(rng.uniform(5, (200_000,)))
+    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    # Element i does not depend on how many are drawn.
+    np.testing.assert_array_equal(np.asarray(rng.normal(3, (10,))), z[:10])
