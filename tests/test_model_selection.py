@@ -79,7 +79,7 @@ def test_zero_rate_member_in_a_noisy_run_equals_its_plain_fit(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
     search = BatchedGridSearchCV(est, {"noise_std": [0.0, 0.3]}, cv=CV).fit(X, y)
-    assert search.batch_info_["n_groups"] == (1 if JAX else 0)
+    assert search.batch_info_["n_runs"] == (1 if JAX else 0)
     out = batched_cross_validate(est, X, y, cv=CV, return_estimator=True,
                                  return_indices=True)
     for member, train in zip(out["estimator"], out["indices"]["train"], strict=True):

@@ -5,11 +5,12 @@ and a :class:`~skrobust.engine._api.TrainConfig`; they differ in their initial
 weights, hyperparameters (noise std, dropout rates, learning rate, momentum),
 training rows and, optionally, seed. Each member's data holds only its own
 training rows, first, padded with masked zero rows to the widest member. The
-loop of ``_jax.make_loop`` sorts masked rows last, masks every reduction and
-skips empty mini-batches, and JAX's threefry draws are counter-based (a draw
-of ``n`` numbers starts with the draw of ``m < n``), so a member sees exactly
-the shuffles, noise and dropout masks of a plain fit on its rows with the same
-seed: it equals that fit up to float rounding.
+loop of ``_jax.make_loop`` sorts masked rows last, masks every reduction,
+skips empty mini-batches and keys each row's shuffle draw by its rank among
+the member's rows, so a member sees exactly the shuffles, noise and dropout
+masks of a plain fit on its rows with the same seed: it equals that fit up to
+float rounding (``tests/test_model_selection.py`` checks it, and so catches
+any drift between this loop and ``_jax.make_loop``).
 
 Members that share a seed get an *unbatched* key: ``jax.vmap`` then computes
 every random draw once for all of them (common random numbers, as
@@ -98,10 +99,16 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
         record = {"loss": ep_loss,
                   "score": _jax._train_score(spec, score_sum, n_active, data["y_ss"])}
         finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
+        this_start = (st["params"], st["opt"], st["bn"], st["step"])
+        # Divergence, as in the single-fit loop: back to where the previous
+        # epoch started, and stop.
+        params, opt, bn, step = _jax._where(finite, (params, opt, bn, step),
+                                            st["prev"])
         new = dict(st, params=params, opt=opt, bn=bn, step=step)
-        new = _jax._where(finite, new, st)
+        new["prev"] = _jax._where(finite, this_start, st["prev"])
         new["diverged"] = ~finite
-        new["n_iter"] = st["n_iter"] + finite.astype(jnp.int32)
+        new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
+                                  jnp.maximum(st["n_iter"] - 1, 0))
         new["stopped"] = ~finite
         # A member that stopped earlier keeps its state, as a single fit
         # would have ended there.
@@ -114,9 +121,13 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
     epoch_v = jax.vmap(member_epoch, in_axes=(0, _DATA_AXES, 0, key_axis, key_axis))
 
     def draws(ekey, n):
+        # Each member's own rows come first, so a row's index is its rank
+        # among the member's rows: the shuffle keys of a single fit on those
+        # rows (``_jax.make_loop``). Masked rows sort last whatever they draw.
+        rank = jnp.arange(n, dtype=jnp.uint32)
         if cfg.shuffle:
-            return jax.random.uniform(jax.random.fold_in(ekey, _jax._PERM_SITE), (n,))
-        return jnp.arange(n, dtype=jnp.float32) / n
+            return _jax._hash_uniform(jax.random.fold_in(ekey, _jax._PERM_SITE), rank)
+        return rank.astype(jnp.float32) / n
 
     def run(state, data, hyper, key, start_epoch, n_epochs):
         n = data["X"].shape[1]

@@ -45,7 +45,7 @@ class Report:
     n_members: int = 0
     n_batched: int = 0
     n_fallback: int = 0
-    n_groups: int = 0
+    n_runs: int = 0
     fallback_reasons: dict = dataclasses.field(default_factory=dict)
 
     def as_dict(self):
@@ -226,6 +226,8 @@ def _prepare_member(cand, split, est_c, final_c, name, sw_key, X_train, y_train,
     _check_float32_range(Xv)
     n_train = Xv.shape[0]
     sw = _check_sample_weight(fit_params_train.get(sw_key), n_train)
+    if not np.any(sw > 0):
+        raise ValueError("no positive sample weight")  # the plain fit says why
     task, n_outputs, y_enc = final._encode_targets(yv)
     seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
     spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
@@ -283,7 +285,7 @@ def _stack_group(members):
     return data, hyper, n_max
 
 
-def _train_groups(members, memory_budget, max_members, verbose):
+def _train_runs(members, memory_budget, max_members, verbose):
     from skrobust.engine import _jax_batched
 
     groups: dict = {}
@@ -410,7 +412,7 @@ def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
     report.n_batched = len(members)
     report.n_fallback = len(plain)
     if members:
-        report.n_groups = _train_groups(members, memory_budget, max_members, verbose)
+        report.n_runs = _train_runs(members, memory_budget, max_members, verbose)
         for m in members:
             res = _new_result()
             res["batched"] = True
