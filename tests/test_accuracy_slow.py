@@ -1,0 +1,28 @@
+"""skrobust's compiled training reaches the test accuracy of Keras Model.fit
+on the tutorials' W1 model (a reduced benchmarks/accuracy_equivalence.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_w1_accuracy_matches_keras_model_fit_over_seeds():
+    sys.path.insert(0, str(BENCH))
+    from accuracy_equivalence import collect, compare
+
+    seeds, epochs = list(range(6)), 300
+    backend = keras.backend.backend()
+    ours = collect("skrobust", backend, seeds, epochs)
+    theirs = collect("keras", backend, seeds, epochs)
+    r = compare(ours, theirs, margin=0.05)
+    # No detectable difference, and the means within a few points.
+    assert r["welch_p"] > 0.01, r
+    assert abs(r["diff"]) < 0.06, r

@@ -1,0 +1,35 @@
+"""The benchmark harness runs end to end (a seconds-long smoke run)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.timeout(300)
+def test_benchmark_smoke_run_prints_a_table_for_every_engine_and_workload():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--smoke"],
+        capture_output=True, text=True, timeout=290,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| W")]
+    engines = {row.split("|")[2].strip() for row in rows}
+    workloads = {row.split("|")[1].strip() for row in rows}
+    assert engines == {"skrobust-tf", "skrobust-jax", "sklearn", "keras-tf", "keras-jax"}
+    assert workloads == {"W1", "W1-nonoise", "W2", "W3", "W4"}
+
+
+def test_accuracy_comparison_statistics():
+    sys.path.insert(0, str(BENCH))
+    from accuracy_equivalence import compare
+
+    same = compare([0.8, 0.81, 0.79, 0.8], [0.8, 0.79, 0.81, 0.8], margin=0.05)
+    assert same["welch_p"] > 0.5 and same["tost_p"] < 0.05
+    apart = compare([0.9, 0.91, 0.89, 0.9], [0.7, 0.71, 0.69, 0.7], margin=0.05)
+    assert apart["welch_p"] < 0.01 and apart["tost_p"] > 0.5
