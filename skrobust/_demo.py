@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.datasets import make_circles
 from sklearn.model_selection import (
     GridSearchCV,
@@ -420,6 +421,8 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
 
 
 def _robustness_curves(models, X, y, settings, relative):
+    # The estimators' own score, named so the plot's axis says what it is.
+    scoring = "accuracy" if is_classifier(next(iter(models.values()))) else "r2"
     return {
         name: robustness_curve(
             model,
@@ -427,6 +430,7 @@ def _robustness_curves(models, X, y, settings, relative):
             y,
             settings.robustness_levels,
             n_repeats=settings.robustness_repeats,
+            scoring=scoring,
             relative=relative,
             random_state=settings.random_state,
         )
