@@ -207,7 +207,8 @@ def _command_line(args, settings) -> str:
 def _progress_factory(total: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="fit", leave=False, file=sys.stderr)
+    # disable=None: no bar when stderr is not a terminal (logs, CI).
+    return tqdm(total=total, unit="fit", leave=False, file=sys.stderr, disable=None)
 
 
 def demo(parser, args) -> int:
