@@ -72,14 +72,27 @@ def _where(cond, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(cond, a, b), new, old)
 
 
-def make_loop(spec, cfg):
-    """The (uncompiled) chunk function for a structure and a configuration.
+def shuffle_keys(cfg, ekey, rank, n):
+    """Per-row sort keys of an epoch's shuffle.
 
-    ``run(state, data, hyper, key, start_epoch, n_epochs)`` trains up to
-    ``n_epochs`` epochs (fewer when early stopping or divergence stops it) and
-    returns the new state and this chunk's per-epoch history buffers.
+    A row's key depends only on its rank among the rows its member trains
+    on, so a fit on ``X[train]`` and a member of a batched run that masks the
+    other rows see the same mini-batches.
     """
-    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
+    if cfg.shuffle:
+        return _hash_uniform(jax.random.fold_in(ekey, _PERM_SITE), rank)
+    return rank.astype(jnp.float32) / n
+
+
+def make_epoch(spec, cfg, rng_class=_Rng):
+    """One member's training epoch, shared by the single-fit loop below and
+    the batched loop of ``_jax_batched.py`` (which ``jax.vmap``-s it).
+
+    ``epoch(st, data, hyper, ekey, u) -> (new_state, record, finite)`` runs
+    every mini-batch of the epoch with the row order given by the sort keys
+    ``u``, and rolls back to the previous epoch's start on divergence.
+    """
+    bs, nb = cfg.batch_size, cfg.n_batches
     grad_fn = jax.value_and_grad(
         lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
             spec, p, bn, xb, yb, wb, m, hyper, rng
@@ -87,62 +100,86 @@ def make_loop(spec, cfg):
         has_aux=True,
     )
 
-    def run(state, data, hyper, key, start_epoch, n_epochs):
+    def epoch(st, data, hyper, ekey, u):
         X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
         n = X.shape[0]
         pad = nb * bs - n
         n_active = jnp.maximum(jnp.sum(mask), 1.0)
         valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]) if pad > 0 else None
+        # Rows this member does not train on sort last, after its own rows.
+        order = jnp.argsort(u + (1.0 - mask) * 2.0)
+        if pad > 0:
+            order = jnp.concatenate([order, jnp.zeros(pad, order.dtype)])
+
+        def batch(b, c):
+            params, opt, bn, step, loss_sum, score_sum = c
+            idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
+            bm = mask[idx]
+            if valid is not None:
+                bm = bm * jax.lax.dynamic_slice(valid, (b * bs,), (bs,))
+            rng = rng_class(jax.random.fold_in(ekey, b))
+            (loss, (new_bn, score)), grads = grad_fn(
+                params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
+            )
+            count = jnp.sum(bm)
+            new_params, new_opt = _core.apply_updates(
+                cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+            )
+            # An empty batch (a member with fewer rows than the widest
+            # member of a batched run) must not move its weights.
+            has_rows = count > 0
+            params, opt, bn = _where(
+                has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
+            )
+            step = step + has_rows.astype(step.dtype)
+            return params, opt, bn, step, loss_sum + loss * count, score_sum + score
+
+        start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
+        params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
+            0, nb, batch, start
+        )
+        ep_loss = loss_sum / n_active
+        record = {"loss": ep_loss,
+                  "score": _train_score(spec, score_sum, n_active, data["y_ss"])}
+        finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
+        this_start = (st["params"], st["opt"], st["bn"], st["step"])
+        # Divergence: the weights this epoch started from may be what made
+        # its losses non-finite, so go back to where the previous epoch
+        # started (weights known to give finite losses) and stop.
+        params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
+        new = dict(st, params=params, opt=opt, bn=bn, step=step)
+        new["prev"] = _where(finite, this_start, st["prev"])
+        new["diverged"] = ~finite
+        new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
+                                  jnp.maximum(st["n_iter"] - 1, 0))
+        new["stopped"] = ~finite
+        return new, record, finite
+
+    return epoch
+
+
+def make_loop(spec, cfg):
+    """The (uncompiled) chunk function for a structure and a configuration.
+
+    ``run(state, data, hyper, key, start_epoch, n_epochs)`` trains up to
+    ``n_epochs`` epochs (fewer when early stopping or divergence stops it) and
+    returns the new state and this chunk's per-epoch history buffers.
+    """
+    train_epoch = make_epoch(spec, cfg)
+
+    def run(state, data, hyper, key, start_epoch, n_epochs):
+        mask = data["mask"]
+        rank = (jnp.cumsum(mask) - 1.0).astype(jnp.uint32)
 
         def epoch(carry):
             i, st, hist = carry
             e = start_epoch + i
             ekey = jax.random.fold_in(key, e)
-            # A row's shuffle key depends only on its rank among the rows this
-            # member trains on, so a fit on X[train] and a member of a batched
-            # run that masks the other rows of X see the same mini-batches.
-            rank = (jnp.cumsum(mask) - 1.0).astype(jnp.uint32)
-            if cfg.shuffle:
-                u = _hash_uniform(jax.random.fold_in(ekey, _PERM_SITE), rank)
-            else:
-                u = rank.astype(jnp.float32) / n
-            # Rows this member does not train on sort last, after its own rows.
-            order = jnp.argsort(u + (1.0 - mask) * 2.0)
-            if pad > 0:
-                order = jnp.concatenate([order, jnp.zeros(pad, order.dtype)])
-
-            def batch(b, c):
-                params, opt, bn, step, loss_sum, score_sum = c
-                idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
-                bm = mask[idx]
-                if valid is not None:
-                    bm = bm * jax.lax.dynamic_slice(valid, (b * bs,), (bs,))
-                rng = _Rng(jax.random.fold_in(ekey, b))
-                (loss, (new_bn, score)), grads = grad_fn(
-                    params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
-                )
-                count = jnp.sum(bm)
-                new_params, new_opt = _core.apply_updates(
-                    cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
-                )
-                # An empty batch (a member with fewer rows than the widest
-                # member of a batched run) must not move its weights.
-                has_rows = count > 0
-                params, opt, bn = _where(
-                    has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
-                )
-                step = step + has_rows.astype(step.dtype)
-                return params, opt, bn, step, loss_sum + loss * count, score_sum + score
-
-            start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
-            params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
-                0, nb, batch, start
-            )
-            ep_loss = loss_sum / n_active
-            record = {"loss": ep_loss, "score": _train_score(spec, score_sum, n_active,
-                                                             data["y_ss"])}
-            monitor = ep_loss
+            u = shuffle_keys(cfg, ekey, rank, mask.shape[0])
+            new, record, finite = train_epoch(st, data, hyper, ekey, u)
+            monitor = record["loss"]
             if cfg.has_val:
+                params, bn = new["params"], new["bn"]
                 logits, _ = _core.forward(spec, params, bn, data["X_val"])
                 val_loss = jnp.mean(_core.per_sample_loss(spec, logits, data["y_val"]))
                 nv = data["X_val"].shape[0]
@@ -150,28 +187,16 @@ def make_loop(spec, cfg):
                 record["val_loss"] = val_loss
                 record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
                 monitor = val_loss
-            finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
-            this_start = (st["params"], st["opt"], st["bn"], st["step"])
-            # Divergence: the weights this epoch started from may be what made
-            # its losses non-finite, so go back to where the previous epoch
-            # started (weights known to give finite losses) and stop.
-            params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
-            new = dict(st, params=params, opt=opt, bn=bn, step=step)
-            new["prev"] = _where(finite, this_start, st["prev"])
-            new["diverged"] = ~finite
-            new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
-                                      jnp.maximum(st["n_iter"] - 1, 0))
-            stopped = ~finite
             if cfg.early_stopping:
                 improved = finite & (monitor < st["best_loss"])
                 new["best_loss"] = jnp.where(improved, monitor, st["best_loss"])
                 new["best_params"], new["best_bn"] = _where(
-                    improved, (params, bn), (st["best_params"], st["best_bn"])
+                    improved, (new["params"], new["bn"]),
+                    (st["best_params"], st["best_bn"]),
                 )
                 new["best_epoch"] = jnp.where(improved, e, st["best_epoch"])
                 new["wait"] = jnp.where(improved, 0, st["wait"] + 1)
-                stopped = stopped | (new["wait"] >= cfg.patience)
-            new["stopped"] = stopped
+                new["stopped"] = new["stopped"] | (new["wait"] >= cfg.patience)
             hist = {k: hist[k].at[i].set(v) for k, v in record.items()}
             return i + 1, new, hist
 
@@ -179,7 +204,7 @@ def make_loop(spec, cfg):
             i, st, _ = carry
             return (i < n_epochs) & ~st["stopped"]
 
-        hist = {k: jnp.full(chunk, jnp.nan, jnp.float32) for k in cfg.history_keys}
+        hist = {k: jnp.full(cfg.chunk, jnp.nan, jnp.float32) for k in cfg.history_keys}
         state = dict(state, stopped=jnp.asarray(False))
         ran, state, hist = jax.lax.while_loop(cond, epoch, (0, state, hist))
         return state, hist, ran

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from skrobust.engine import _core, _jax
+from skrobust.engine import _jax
 
 # Bytes that one batched run may hold, by default: far below any machine's
 # memory, far above what small tabular searches need.
@@ -52,64 +52,11 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
     unbatched, members that stop (diverge) are frozen by ``where``, and
     draws from an unbatched key are made once for all members.
     """
-    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
-    grad_fn = jax.value_and_grad(
-        lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
-            spec, p, bn, xb, yb, wb, m, hyper, rng
-        ),
-        has_aux=True,
-    )
+    chunk = cfg.chunk
+    train_epoch = _jax.make_epoch(spec, cfg)
 
     def member_epoch(st, data, hyper, ekey, u):
-        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
-        n = X.shape[0]
-        pad = nb * bs - n
-        n_active = jnp.maximum(jnp.sum(mask), 1.0)
-        valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]) if pad > 0 else None
-        order = jnp.argsort(u + (1.0 - mask) * 2.0)
-        if pad > 0:
-            order = jnp.concatenate([order, jnp.zeros(pad, order.dtype)])
-
-        def batch(b, c):
-            params, opt, bn, step, loss_sum, score_sum = c
-            idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
-            bm = mask[idx]
-            if valid is not None:
-                bm = bm * jax.lax.dynamic_slice(valid, (b * bs,), (bs,))
-            rng = _jax._Rng(jax.random.fold_in(ekey, b))
-            (loss, (new_bn, score)), grads = grad_fn(
-                params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
-            )
-            count = jnp.sum(bm)
-            new_params, new_opt = _core.apply_updates(
-                cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
-            )
-            has_rows = count > 0
-            params, opt, bn = _jax._where(
-                has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
-            )
-            step = step + has_rows.astype(step.dtype)
-            return params, opt, bn, step, loss_sum + loss * count, score_sum + score
-
-        start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
-        params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
-            0, nb, batch, start
-        )
-        ep_loss = loss_sum / n_active
-        record = {"loss": ep_loss,
-                  "score": _jax._train_score(spec, score_sum, n_active, data["y_ss"])}
-        finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
-        this_start = (st["params"], st["opt"], st["bn"], st["step"])
-        # Divergence, as in the single-fit loop: back to where the previous
-        # epoch started, and stop.
-        params, opt, bn, step = _jax._where(finite, (params, opt, bn, step),
-                                            st["prev"])
-        new = dict(st, params=params, opt=opt, bn=bn, step=step)
-        new["prev"] = _jax._where(finite, this_start, st["prev"])
-        new["diverged"] = ~finite
-        new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
-                                  jnp.maximum(st["n_iter"] - 1, 0))
-        new["stopped"] = ~finite
+        new, record, finite = train_epoch(st, data, hyper, ekey, u)
         # A member that stopped earlier keeps its state, as a single fit
         # would have ended there.
         new = _jax._where(st["stopped"], st, new)
@@ -122,12 +69,8 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
 
     def draws(ekey, n):
         # Each member's own rows come first, so a row's index is its rank
-        # among the member's rows: the shuffle keys of a single fit on those
-        # rows (``_jax.make_loop``). Masked rows sort last whatever they draw.
-        rank = jnp.arange(n, dtype=jnp.uint32)
-        if cfg.shuffle:
-            return _jax._hash_uniform(jax.random.fold_in(ekey, _jax._PERM_SITE), rank)
-        return rank.astype(jnp.float32) / n
+        # among the member's rows. Masked rows sort last whatever they draw.
+        return _jax.shuffle_keys(cfg, ekey, jnp.arange(n, dtype=jnp.uint32), n)
 
     def run(state, data, hyper, key, start_epoch, n_epochs):
         n = data["X"].shape[1]
