@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -158,15 +157,5 @@ def _drop_missing_pages(app, docname, source):
     source[0] = "\n".join(line for line in lines if line.strip() not in missing)
 
 
-_BARE_ATTRIBUTE = re.compile(r"(?<![`\w])(n_features_in_)(?=[,)])")
-
-
-def _quote_attribute_names(app, what, name, obj, options, lines):
-    # "shape (n_features_in_,)" in a docstring is a reStructuredText reference
-    # (a trailing underscore); show it as code instead of failing the build.
-    lines[:] = [_BARE_ATTRIBUTE.sub(r"``\1``", line) for line in lines]
-
-
 def setup(app):
     app.connect("source-read", _drop_missing_pages)
-    app.connect("autodoc-process-docstring", _quote_attribute_names, priority=400)

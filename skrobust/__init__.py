@@ -8,6 +8,7 @@ handle repeated evaluation and searches over noise levels natively.
 
 from skrobust._layers import GaussianNoise
 from skrobust._mlp import NoisyMLPClassifier, NoisyMLPRegressor
+from skrobust._persistence import load, save
 from skrobust._validation import InvalidParameterError
 
 __version__ = "0.1.0"
@@ -18,4 +19,6 @@ __all__ = [
     "NoisyMLPClassifier",
     "NoisyMLPRegressor",
     "__version__",
+    "load",
+    "save",
 ]

@@ -502,7 +502,7 @@ _COMMON_TAIL_DOC = """
         The trained network (built on first access).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` was a DataFrame with string column names.
     history_ : dict of str to list of float
         Per-epoch ``loss`` and training ``{score}`` (measured on the noisy
