@@ -4,44 +4,86 @@ every mini-batch of an epoch inside one ``tf.function`` with ``tf.while_loop``.
 Random draws use TensorFlow's counter-based stateless generators, keyed by
 (seed, epoch, batch, site), so no generator state is touched and equal seeds
 give equal streams.
+
+Two tiers, chosen per compiled program from its structure and configuration
+alone (so equal parameters always give equal results):
+
+* small programs (few mini-batch steps per compiled call: tests, quick fits)
+  run as a TensorFlow graph, which compiles in about a second; its cost is
+  TensorFlow's per-op dispatch, some tens of microseconds per mini-batch step;
+* long programs (``_XLA_MIN_STEPS`` steps or more per call, e.g. the
+  tutorials' 4000-epoch fits) are compiled whole by XLA
+  (``jit_compile=True``), which fuses each step into a few kernels: several
+  times faster per step, at a compile cost of a few seconds, paid once per
+  process and structure.
+
+Both tiers trace with ``autograph=False``: the loops are explicit
+``tf.while_loop`` calls and every Python ``if`` is on static structure, so
+AutoGraph's source transformation (most of the tracing time) buys nothing.
+
+Inside XLA, TensorFlow's Philox and its Gaussian transform are slow on the CPU
+(60 M normals: several seconds); the Threefry generator with an inverse-CDF
+transform (``ndtri`` of a uniform in (0, 1)) costs a fraction of that. The
+graph tier keeps Philox (``stateless_normal``), the only algorithm TensorFlow's
+CPU kernels implement. ``SKROBUST_TF_XLA=0`` / ``=1`` forces a tier.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import tensorflow as tf
 
 from skrobust.engine import _core
 
-import os
-_ALG = "threefry"
-_TINY = 1e-7
-_XLA = os.environ.get("SKR_XLA", "1") == "1"
 _SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
+# Mini-batch steps per compiled call from which XLA's compile time pays off.
+_XLA_MIN_STEPS = 256
+# Smallest uniform fed to ndtri: the draws stay finite (|z| < 5.2).
+_TINY = 1e-7
+
+
+def use_xla(cfg) -> bool:
+    """Whether the program for ``cfg`` is compiled by XLA."""
+    forced = os.environ.get("SKROBUST_TF_XLA", "").strip().lower()
+    if forced in ("0", "false", "no"):
+        return False
+    if forced in ("1", "true", "yes"):
+        return True
+    return cfg.chunk * cfg.n_batches >= _XLA_MIN_STEPS
 
 
 class _Rng:
-    def __init__(self, seed, counter):
+    def __init__(self, seed, counter, xla):
         self.seed = seed  # int64 scalar
         self.counter = counter  # int64 scalar, unique per (epoch, batch)
+        self.xla = xla
 
     def _seed(self, site):
         return tf.stack([self.seed, self.counter * _SITES + site])
 
     def normal(self, site, shape):
-        u = tf.random.stateless_uniform(shape, self._seed(site), minval=_TINY, maxval=1.0, alg=_ALG)
-        return tf.math.ndtri(u)
+        if self.xla:
+            u = tf.random.stateless_uniform(
+                shape, self._seed(site), minval=_TINY, maxval=1.0, alg="threefry"
+            )
+            return tf.math.ndtri(u)
+        return tf.random.stateless_normal(shape, self._seed(site), alg="philox")
 
     def uniform(self, site, shape):
-        return tf.random.stateless_uniform(shape, self._seed(site), alg=_ALG)
+        alg = "threefry" if self.xla else "philox"
+        return tf.random.stateless_uniform(shape, self._seed(site), alg=alg)
 
 
 def _where(cond, new, old):
     return tf.nest.map_structure(lambda a, b: tf.where(cond, a, b), new, old)
 
 
-def make_loop(spec, cfg):
+def make_loop(spec, cfg, xla=None):
     bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
+    xla = use_xla(cfg) if xla is None else xla
+    alg = "threefry" if xla else "philox"
 
     def run(state, data, hyper, key, start_epoch, n_epochs):
         X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
@@ -55,7 +97,7 @@ def make_loop(spec, cfg):
             e = start_epoch + tf.cast(i, tf.int64)
             if cfg.shuffle:
                 u = tf.random.stateless_uniform(
-                    (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=_ALG
+                    (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=alg
                 )
             else:
                 u = tf.range(n, dtype=tf.float32) / n
@@ -68,7 +110,7 @@ def make_loop(spec, cfg):
                 bm = tf.gather(mask, idx)
                 if valid is not None:
                     bm = bm * valid[b * bs : (b + 1) * bs]
-                rng = _Rng(key, e * (nb + 1) + tf.cast(b, tf.int64) + 1)
+                rng = _Rng(key, e * (nb + 1) + tf.cast(b, tf.int64) + 1, xla)
                 with tf.GradientTape() as tape:
                     tape.watch(params)
                     loss, (new_bn, score) = _core.batch_loss(
@@ -174,7 +216,8 @@ def init_state(spec, cfg, weights):
 
 
 def compile_loop(spec, cfg):
-    return tf.function(make_loop(spec, cfg), autograph=False, jit_compile=_XLA)
+    xla = use_xla(cfg)
+    return tf.function(make_loop(spec, cfg, xla), autograph=False, jit_compile=xla)
 
 
 def make_key(seed: int):
@@ -190,7 +233,7 @@ def to_numpy(tree):
 
 
 def compile_predict(spec):
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def predict(params, bn, X):
         logits, _ = _core.forward(spec, params, bn, X)
         return _core.output_activation(spec, logits)
