@@ -14,6 +14,7 @@ import os
 import re
 import warnings
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,10 +123,18 @@ def test_finite_X_fits_if_it_fits_float32_else_is_refused(X, kind):
         y,
         refuse=(ValueError, "too large for float32") if too_large else None,
     )
-    if not too_large:
+    if too_large:
+        return
+    if kind == "reg" and np.max(np.abs(X)) >= 1e30:
+        # Outputs of inputs this large may overflow float32: predict says so.
+        try:
+            pred = out.predict(X)
+        except ValueError as exc:
+            assert "non-finite outputs" in str(exc)
+            return
+    else:
         pred = _finite_predictions(out, X)
-        if kind == "reg" and np.max(np.abs(X)) < 1e30:
-            assert np.all(np.isfinite(pred))
+    assert np.all(np.isfinite(pred))
 
 
 @FEW
@@ -177,9 +186,8 @@ def test_X_that_is_not_a_nonempty_matrix_is_refused(shape, kind):
     data=st.data(),
 )
 def test_numeric_dtypes_fit(dtype, kind, data):
-    X = data.draw(hnp.arrays(dtype, (N, P)))
-    if X.dtype.kind == "f":
-        X = np.nan_to_num(X, posinf=1.0, neginf=-1.0)
+    elements = st.floats(-1e3, 1e3, width=16) if np.dtype(dtype).kind == "f" else None
+    X = data.draw(hnp.arrays(dtype, (N, P), elements=elements))
     out = fit_outcome(_make(kind), X, Y_CLF if kind == "clf" else Y_REG)
     _finite_predictions(out, X)
 
@@ -357,7 +365,7 @@ def test_sample_weight_of_the_wrong_shape_is_refused(shape, kind):
 )
 def test_nonnegative_sample_weight_fits_unless_all_zero(w, kind):
     y = Y_CLF if kind == "clf" else Y_REG
-    zero = not np.any(w > 0)
+    zero = not np.any(w.astype(np.float32) > 0)  # tiny weights round to 0
     out = fit_outcome(
         _make(kind),
         X_OK,
@@ -398,11 +406,6 @@ def test_text_sample_weight_is_refused():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the sample_weight fix proposed to the "
-    "lead (complex weights are cast to real with a ComplexWarning)",
-)
 def test_complex_sample_weight_is_refused():
     fit_outcome(
         _make("clf"),
@@ -413,11 +416,6 @@ def test_complex_sample_weight_is_refused():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the sample_weight fix proposed to the "
-    "lead (weights above float32's range become inf)",
-)
 def test_sample_weight_too_large_for_float32_is_refused():
     fit_outcome(
         _make("clf"),
@@ -502,15 +500,28 @@ def test_divergence_after_some_epochs_keeps_the_last_finite_epoch(kind):
     np.testing.assert_allclose(_flat_weights(est), _flat_weights(short), rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine keeps finite weights whose outputs "
-    "overflow float32; fix proposed to the lead",
+@pytest.mark.parametrize(
+    "lr, scale",
+    [
+        (0.2, 100.0),
+        pytest.param(
+            0.5,
+            1.0,
+            marks=pytest.mark.xfail(
+                keras.backend.backend() == "tensorflow",
+                strict=True,
+                reason="the TF engine does not yet roll back to the previous epoch's "
+                "start on divergence, as the JAX engine does",
+            ),
+        ),
+    ],
 )
-def test_divergence_never_leaves_non_finite_predictions():
-    est = _div_make("reg", optimizer="sgd", learning_rate=0.2, epochs=50)
+def test_divergence_never_leaves_non_finite_predictions(lr, scale):
+    # Finite weights can still overflow float32 in the outputs; the weights
+    # of the last epoch before those must be the ones kept.
+    est = _div_make("reg", optimizer="sgd", learning_rate=lr, epochs=50)
     with pytest.warns(ConvergenceWarning, match="diverged"):
-        est.fit(X_DIV, 100 * Y_DIV["reg"])
+        est.fit(X_DIV, scale * Y_DIV["reg"])
     assert np.all(np.isfinite(est.predict(X_DIV)))
 
 
