@@ -548,8 +548,6 @@ def _check_consistency(estimator, cls, spec, label):
     """The JSON parts must describe one estimator: a crafted file cannot make
     the spec, parameters and attributes disagree."""
     problems = []
-    if tuple(estimator.hidden_layer_sizes) != spec.hidden_layer_sizes:
-        problems.append("hidden_layer_sizes differs from the network")
     if getattr(estimator, "n_features_in_", None) != spec.n_features:
         problems.append("n_features_in_ differs from the network's input width")
     for attr in ("n_iter_", "history_", "loss_curve_"):
@@ -585,42 +583,70 @@ def _read_model(zf, spec, estimator, label):
     (and no ``Lambda`` bytecode) from the file is created. Only the weight
     arrays are read, with ``keras.saving.load_weights``.
     """
-    from skrobust._network import build_keras_model, set_hyperparameters
-
-    model = build_keras_model(spec)
-    expected = [(type(layer).__name__, layer.name) for layer in model.layers]
     with tempfile.TemporaryDirectory(prefix="skrobust-") as tmp:
         inner = os.path.join(tmp, _MODEL)
         with zf.open(_MODEL) as src, open(inner, "wb") as dst:
             while chunk := src.read(2**20):
                 dst.write(chunk)
-        try:
-            with zipfile.ZipFile(inner) as kz:
-                config = json.loads(kz.read("config.json").decode("utf-8"))
-            layers = config["config"]["layers"]
-            found = [(layer["class_name"], layer["config"]["name"]) for layer in layers]
-        except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as exc:
-            raise ValueError(
-                f"{label}: {_MODEL} is not a readable Keras model file ({exc})."
-            ) from None
-        if found != expected:
-            foreign = [f"{n!r} ({c})" for c, n in found if (c, n) not in expected]
-            raise ValueError(
-                f"{label}: {_MODEL} is not the network the estimator describes"
-                + (
-                    f"; it has layers a skrobust network does not: {', '.join(foreign)}"
-                    if foreign
-                    else ""
-                )
-                + ". Refusing to load it."
+        _check_size(spec, os.path.getsize(inner), label)
+        return _read_inner_model(inner, spec, estimator, label)
+
+
+def _n_weights(spec) -> int:
+    sizes = spec.layer_sizes
+    n = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if spec.batchnorm:
+        n += 4 * sum(spec.hidden_layer_sizes)
+    return n
+
+
+def _check_size(spec, inner_bytes, label):
+    """Refuse, before allocating it, a network larger than the file can hold.
+
+    The weights are float32 arrays in an HDF5 file inside a deflated zip;
+    deflate compresses at most about 1032:1, so a genuine file is never
+    smaller than 4 * n_weights / 1032 bytes.
+    """
+    n = _n_weights(spec)
+    if 4 * n > 1100 * inner_bytes:
+        raise ValueError(
+            f"{label} describes a network of {n} weights, more than its "
+            f"{inner_bytes}-byte {_MODEL} can hold. Refusing to load it."
+        )
+
+
+def _read_inner_model(inner, spec, estimator, label):
+    from skrobust._network import build_keras_model, set_hyperparameters
+
+    try:
+        with zipfile.ZipFile(inner) as kz:
+            config = json.loads(kz.read("config.json").decode("utf-8"))
+        layers = config["config"]["layers"]
+        found = [(layer["class_name"], layer["config"]["name"]) for layer in layers]
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as exc:
+        raise ValueError(
+            f"{label}: {_MODEL} is not a readable Keras model file ({exc})."
+        ) from None
+    model = build_keras_model(spec)
+    expected = [(type(layer).__name__, layer.name) for layer in model.layers]
+    if found != expected:
+        foreign = [f"{n!r} ({c})" for c, n in found if (c, n) not in expected]
+        raise ValueError(
+            f"{label}: {_MODEL} is not the network the estimator describes"
+            + (
+                f"; it has layers a skrobust network does not: {', '.join(foreign)}"
+                if foreign
+                else ""
             )
-        try:
-            model.load_weights(inner)
-        except Exception as exc:  # h5py and Keras raise many types
-            raise ValueError(
-                f"{label}: the weights in {_MODEL} cannot be read "
-                f"({type(exc).__name__}: {exc})."
-            ) from None
+            + ". Refusing to load it."
+        )
+    try:
+        model.load_weights(inner)
+    except Exception as exc:  # h5py and Keras raise many types
+        raise ValueError(
+            f"{label}: the weights in {_MODEL} cannot be read "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
     set_hyperparameters(
         model,
         noise_std=estimator.noise_std,

@@ -349,15 +349,26 @@ def test_json_with_unknown_tags_or_invalid_values_is_refused(
         load(bad)
 
 
-def test_json_whose_network_disagrees_with_its_parameters_is_refused(
+def test_network_larger_than_the_file_can_hold_is_refused_before_building(
     good_file, tmp_path
 ):
     def attack(doc):
+        # 10**12 weights: building this network would exhaust memory.
         doc["spec"]["hidden_layer_sizes"] = {"__tuple__": [10**6, 10**6]}
+        doc["params"]["hidden_layer_sizes"] = {"__tuple__": [10**6, 10**6]}
 
     bad = _rewrite(good_file, tmp_path / "bad.skrobust", meta=attack)
-    with pytest.raises(ValueError, match="hidden_layer_sizes differs"):
+    with pytest.raises(ValueError, match="more than its .* can hold"):
         load(bad)
+
+
+def test_parameters_changed_after_fit_do_not_prevent_loading(fitted, tmp_path):
+    est = clone(fitted["clf_str"]).fit(X12, LABELS["str"])
+    est.set_params(hidden_layer_sizes=(7, 7))  # the fitted network keeps (4,)
+    save(est, tmp_path / "m.skrobust")
+    back = load(tmp_path / "m.skrobust")
+    assert back.hidden_layer_sizes == (7, 7)
+    np.testing.assert_array_equal(back.predict_proba(X12), est.predict_proba(X12))
 
 
 def _lambda_model_bytes(marker, tmp_path):
