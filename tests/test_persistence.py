@@ -22,8 +22,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
-from skrobust._persistence import FORMAT_VERSION, load, save
+from skrobust import NoisyMLPClassifier, NoisyMLPRegressor, load, save
+from skrobust._persistence import FORMAT_VERSION
 
 TINY = dict(hidden_layer_sizes=(4,), epochs=5, random_state=0)
 RNG = np.random.default_rng(0)
