@@ -92,15 +92,23 @@ def make_loop(spec, cfg, xla=None):
         n_active = tf.maximum(tf.reduce_sum(mask), 1.0)
         valid = tf.concat([tf.ones(n), tf.zeros(pad)], 0) if pad > 0 else None
         start_epoch = tf.cast(start_epoch, tf.int64)
+        # A row's shuffle key depends only on its rank among the rows its
+        # member trains on (as in the JAX engine), so masked padding rows
+        # never change which rows share a batch.
+        rank = tf.cast(tf.cumsum(mask) - 1.0, tf.int32)
+        rank = tf.maximum(rank, 0)
 
         def epoch(i, st, hist):
             e = start_epoch + tf.cast(i, tf.int64)
             if cfg.shuffle:
-                u = tf.random.stateless_uniform(
-                    (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=alg
+                u = tf.gather(
+                    tf.random.stateless_uniform(
+                        (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=alg
+                    ),
+                    rank,
                 )
             else:
-                u = tf.range(n, dtype=tf.float32) / n
+                u = tf.cast(rank, tf.float32) / n
             order = tf.argsort(u + (1.0 - mask) * 2.0, stable=True)
             if pad > 0:
                 order = tf.concat([order, tf.zeros(pad, order.dtype)], 0)
@@ -152,10 +160,16 @@ def make_loop(spec, cfg, xla=None):
                                                    data["y_val_ss"])
                 monitor = val_loss
             finite = tf.logical_and(_core.all_finite(params), tf.math.is_finite(ep_loss))
+            this_start = (st["params"], st["opt"], st["bn"], st["step"])
+            # Divergence: the weights this epoch started from may be what made
+            # its losses non-finite, so go back to where the previous epoch
+            # started (weights known to give finite losses) and stop.
+            params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
             new = dict(st, params=params, opt=opt, bn=bn, step=step)
-            new = _where(finite, new, dict(st))
+            new["prev"] = _where(finite, this_start, st["prev"])
             new["diverged"] = tf.logical_not(finite)
-            new["n_iter"] = st["n_iter"] + tf.cast(finite, tf.int32)
+            new["n_iter"] = tf.where(finite, st["n_iter"] + 1,
+                                     tf.maximum(st["n_iter"] - 1, 0))
             stopped = tf.logical_not(finite)
             if cfg.early_stopping:
                 improved = tf.logical_and(finite, monitor < st["best_loss"])
@@ -204,6 +218,7 @@ def init_state(spec, cfg, weights):
         "diverged": tf.constant(False),
         "stopped": tf.constant(False),
     }
+    state["prev"] = (params, state["opt"], bn, state["step"])
     if cfg.early_stopping:
         state.update(
             best_params=params,
