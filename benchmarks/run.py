@@ -181,8 +181,8 @@ def run_all(workloads, engines, smoke=False, log=print) -> list[dict]:
         for e in engines:
             t = time.perf_counter()
             (res,) = _spawn([(e, w)], smoke, ENGINES[e][0])
-            log(f"  {w:<11} {e:<13} done in {time.perf_counter() - t:6.1f} s",
-                flush=True)
+            log(f"  {w:<11} {e:<13} done in {time.perf_counter() - t:6.1f} s: "
+                + json.dumps(res), flush=True)
             results.append(res)
     return results
 

@@ -64,11 +64,11 @@ WORKLOADS = {
         Workload(
             "W1", "circles, 30 train rows, 500 ReLU, hidden noise 0.1", "circles100",
             hidden=(500,), epochs=4000, noise_std=0.1, keras_validation=True,
-            keras_epochs=100, sklearn_lacks=("noise",), smoke_epochs=20,
+            keras_epochs=50, sklearn_lacks=("noise",), smoke_epochs=20,
         ),
         Workload(
             "W1-nonoise", "W1 without noise (the overfit baseline)", "circles100",
-            hidden=(500,), epochs=4000, keras_validation=True, keras_epochs=100,
+            hidden=(500,), epochs=4000, keras_validation=True, keras_epochs=50,
             smoke_epochs=20,
         ),
         Workload(

@@ -11,8 +11,9 @@ alone (so equal parameters always give equal results):
 * small programs (few mini-batch steps per compiled call: tests, quick fits)
   run as a TensorFlow graph, which compiles in about a second; its cost is
   TensorFlow's per-op dispatch, some tens of microseconds per mini-batch step;
-* long programs (``_XLA_MIN_STEPS`` steps or more per call, e.g. the
-  tutorials' 4000-epoch fits) are compiled whole by XLA
+* long programs of small steps (``_XLA_MIN_STEPS`` steps or more per call of
+  at most ``_XLA_MAX_MACS`` multiply-adds each, e.g. the tutorials'
+  4000-epoch fits) are compiled whole by XLA
   (``jit_compile=True``), which fuses each step into a few kernels: several
   times faster per step, at a compile cost of a few seconds, paid once per
   process and structure.
@@ -40,18 +41,26 @@ from skrobust.engine import _core
 _SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
 # Mini-batch steps per compiled call from which XLA's compile time pays off.
 _XLA_MIN_STEPS = 256
+# Multiply-adds of one mini-batch's forward pass above which the graph tier
+# wins: TensorFlow's XLA CPU code for larger matmuls ran 2x (W3, 0.5 M) to 20x
+# (W4, 47 M) slower per step than the graph's library kernels.
+_XLA_MAX_MACS = 1 << 17
 # Smallest uniform fed to ndtri: the draws stay finite (|z| < 5.2).
 _TINY = 1e-7
 
 
-def use_xla(cfg) -> bool:
-    """Whether the program for ``cfg`` is compiled by XLA."""
+def use_xla(spec, cfg) -> bool:
+    """Whether the program for ``spec`` and ``cfg`` is compiled by XLA: many
+    small steps (XLA removes the per-op dispatch that dominates them), not
+    large matmuls."""
     forced = os.environ.get("SKROBUST_TF_XLA", "").strip().lower()
     if forced in ("0", "false", "no"):
         return False
     if forced in ("1", "true", "yes"):
         return True
-    return cfg.chunk * cfg.n_batches >= _XLA_MIN_STEPS
+    sizes = spec.layer_sizes
+    macs = cfg.batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return cfg.chunk * cfg.n_batches >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
 
 
 class _Rng:
@@ -82,7 +91,7 @@ def _where(cond, new, old):
 
 def make_loop(spec, cfg, xla=None):
     bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
-    xla = use_xla(cfg) if xla is None else xla
+    xla = use_xla(spec, cfg) if xla is None else xla
     alg = "threefry" if xla else "philox"
 
     def run(state, data, hyper, key, start_epoch, n_epochs):
@@ -231,7 +240,7 @@ def init_state(spec, cfg, weights):
 
 
 def compile_loop(spec, cfg):
-    xla = use_xla(cfg)
+    xla = use_xla(spec, cfg)
     return tf.function(make_loop(spec, cfg, xla), autograph=False, jit_compile=xla)
 
 
