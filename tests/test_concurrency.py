@@ -82,14 +82,17 @@ _MEASURE = """
     for _ in range(8):
         est.predict(X)
     after = {t.id: t.user_time + t.system_time for t in proc.threads()}
-    used = sorted((after[i] - before.get(i, 0.0) for i in after), reverse=True)
-    print(json.dumps({"share_of_busiest_thread": used[0] / sum(used)}))
+    # The main thread validates and converts X; the question is how many
+    # pool threads share the compiled computation.
+    used = sorted((after[i] - before.get(i, 0.0) for i in after if i != proc.pid),
+                  reverse=True)
+    print(json.dumps({"shares": [u / max(sum(used), 1e-9) for u in used]}))
 """
 
 
-def _busiest_thread_share(env=None, cpus=None):
-    """Share of the compute CPU time spent by the busiest thread of a fresh
-    process that predicts with a wide network."""
+def _busy_threads(env=None, cpus=None):
+    """Number of threads besides the main one that did at least a fifth of
+    the CPU work of a fresh process predicting with a wide network."""
     preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_MEASURE)],
@@ -100,7 +103,8 @@ def _busiest_thread_share(env=None, cpus=None):
         env=dict(os.environ, KERAS_BACKEND=keras.backend.backend(), **(env or {})),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])["share_of_busiest_thread"]
+    shares = json.loads(proc.stdout.strip().splitlines()[-1])["shares"]
+    return sum(share >= 0.2 for share in shares)
 
 
 needs_two_cpus = pytest.mark.skipif(
@@ -112,12 +116,12 @@ needs_two_cpus = pytest.mark.skipif(
 def test_without_a_knob_compute_spreads_over_several_threads():
     # The control for the knob tests below: they would pass trivially if the
     # backend never used more than one thread.
-    assert _busiest_thread_share() < 0.75
+    assert _busy_threads() >= 2
 
 
 @needs_two_cpus
 def test_cpu_affinity_confines_compute_to_one_thread():
-    assert _busiest_thread_share(cpus={min(os.sched_getaffinity(0))}) > 0.8
+    assert _busy_threads(cpus={min(os.sched_getaffinity(0))}) <= 1
 
 
 @needs_two_cpus
@@ -127,4 +131,4 @@ def test_cpu_affinity_confines_compute_to_one_thread():
 )
 def test_tf_num_intraop_threads_confines_compute_to_one_thread():
     env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    assert _busiest_thread_share(env=env) > 0.8
+    assert _busy_threads(env=env) <= 1
