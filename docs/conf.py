@@ -137,25 +137,3 @@ html_title = f"skrobust {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 html_static_path: list[str] = []
 myst_heading_anchors = 3
-
-
-# Pages other contributors write. Until one exists, the toctree of the index
-# leaves it out (see ``_drop_missing_pages``) rather than failing the build;
-# no file is created in their place.
-OPTIONAL_PAGES = ("benchmarks", "scale_out", "persistence", "batched_search")
-
-
-def _drop_missing_pages(app, docname, source):
-    if docname != "index":
-        return
-    missing = [
-        page
-        for page in OPTIONAL_PAGES
-        if not any((HERE / f"{page}{ext}").exists() for ext in (".rst", ".md"))
-    ]
-    lines = source[0].splitlines()
-    source[0] = "\n".join(line for line in lines if line.strip() not in missing)
-
-
-def setup(app):
-    app.connect("source-read", _drop_missing_pages)

@@ -1,4 +1,5 @@
-"""Shared test settings: quiet, single-threaded backends and tiny models."""
+"""Shared test settings: quiet TensorFlow logs, the Agg plotting backend and
+small data sets."""
 
 from __future__ import annotations
 
