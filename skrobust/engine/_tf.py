@@ -10,7 +10,8 @@ alone (so equal parameters always give equal results):
 
 * small programs (few mini-batch steps per compiled call: tests, quick fits)
   run as a TensorFlow graph, which compiles in about a second; its cost is
-  TensorFlow's per-op dispatch, some tens of microseconds per mini-batch step;
+  TensorFlow's per-op dispatch, about half a millisecond per mini-batch step
+  of W1 (some 200 small ops);
 * long programs of small steps (``_XLA_MIN_STEPS`` steps or more per call of
   at most ``_XLA_MAX_MACS`` multiply-adds each, e.g. the tutorials'
   4000-epoch fits) are compiled whole by XLA
@@ -42,8 +43,8 @@ _SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
 # Mini-batch steps per compiled call from which XLA's compile time pays off.
 _XLA_MIN_STEPS = 256
 # Multiply-adds of one mini-batch's forward pass above which the graph tier
-# wins: TensorFlow's XLA CPU code for larger matmuls ran 2x (W3, 0.5 M) to 20x
-# (W4, 47 M) slower per step than the graph's library kernels.
+# wins: TensorFlow's XLA CPU code for larger matmuls ran 9x (W3, 0.5 M) to 20x
+# (W4, 47 M) slower per step than the graph's library kernels (measured).
 _XLA_MAX_MACS = 1 << 17
 # Smallest uniform fed to ndtri: the draws stay finite (|z| < 5.2).
 _TINY = 1e-7
@@ -59,7 +60,7 @@ def use_xla(spec, cfg) -> bool:
     if forced in ("1", "true", "yes"):
         return True
     sizes = spec.layer_sizes
-    macs = cfg.batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    macs = cfg.batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     return cfg.chunk * cfg.n_batches >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
 
 
