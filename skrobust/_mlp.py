@@ -250,20 +250,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
                     f"validation set from {X.shape[0]} samples: {exc}"
                 ) from None
 
-        positions = _noise_sites(self.noise_position) if self.noise_std > 0 else ()
-        spec = NetworkSpec(
-            n_features=X.shape[1],
-            hidden_layer_sizes=tuple(int(u) for u in self.hidden_layer_sizes),
-            n_outputs=n_outputs,
-            task=task,
-            activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
-            noise_sites=positions,
-            input_dropout=self.input_dropout > 0,
-            dropout=self.dropout > 0,
-            batchnorm=self.batchnorm or None,
-            max_norm=None if self.max_norm is None else float(self.max_norm),
-        )
+        spec = self._network_spec(X.shape[1], n_outputs, task)
         cfg = engine.make_config(
             optimizer=self.optimizer,
             batch_size=self.batch_size,
@@ -300,6 +287,23 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
         return self
+
+    def _network_spec(self, n_features, n_outputs, task) -> NetworkSpec:
+        """The structure these parameters describe for data of this shape."""
+        positions = _noise_sites(self.noise_position) if self.noise_std > 0 else ()
+        return NetworkSpec(
+            n_features=n_features,
+            hidden_layer_sizes=tuple(int(u) for u in self.hidden_layer_sizes),
+            n_outputs=n_outputs,
+            task=task,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+            noise_sites=positions,
+            input_dropout=self.input_dropout > 0,
+            dropout=self.dropout > 0,
+            batchnorm=self.batchnorm or None,
+            max_norm=None if self.max_norm is None else float(self.max_norm),
+        )
 
     def _hyperparameters(self) -> dict:
         lr = self.learning_rate

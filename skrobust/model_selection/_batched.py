@@ -31,7 +31,6 @@ from skrobust._mlp import (
     BaseNoisyMLP,
     _check_float32_range,
     _check_sample_weight,
-    _noise_sites,
     _random_seeds,
 )
 from skrobust._network import NetworkSpec, init_weights
@@ -200,21 +199,8 @@ def _batch_plan(est, fit_params):
 
 
 def _plain_spec(est, n_features, n_outputs, task):
-    """The spec ``est.fit`` would build (kept in step with ``BaseNoisyMLP._fit``)."""
-    positions = _noise_sites(est.noise_position) if est.noise_std > 0 else ()
-    return NetworkSpec(
-        n_features=n_features,
-        hidden_layer_sizes=tuple(int(u) for u in est.hidden_layer_sizes),
-        n_outputs=n_outputs,
-        task=task,
-        activation=est.activation,
-        kernel_initializer=est.kernel_initializer,
-        noise_sites=positions,
-        input_dropout=est.input_dropout > 0,
-        dropout=est.dropout > 0,
-        batchnorm=est.batchnorm or None,
-        max_norm=None if est.max_norm is None else float(est.max_norm),
-    )
+    """The spec ``est.fit`` would build."""
+    return est._network_spec(n_features, n_outputs, task)
 
 
 def _prepare_member(cand, split, est_c, final_c, name, sw_key, X_train, y_train,
