@@ -176,6 +176,18 @@ def test_same_seed_gives_identical_predictions(circles):
     np.testing.assert_array_equal(a, b)
 
 
+def test_progress_bar_does_not_change_the_fit(circles, capsys):
+    X, y = circles
+    # Enough mini-batch steps that the engine may pick another compilation
+    # strategy for long runs; verbose runs shorter chunks but must train
+    # identically.
+    params = {**TINY, "epochs": 300, "noise_std": 0.2}
+    quiet = Clf(**params).fit(X, y).predict_proba(X)
+    loud = Clf(**params, verbose=1).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(quiet, loud)
+    assert "NoisyMLPClassifier" in capsys.readouterr().err
+
+
 def test_different_seeds_and_none_give_different_fits(circles):
     X, y = circles
     a = Clf(**{**TINY, "random_state": 1}).fit(X, y).predict_proba(X)

@@ -39,6 +39,10 @@ class TrainConfig:
     early_stopping: bool
     patience: int
     chunk: int
+    # Mini-batch steps of a chunk as a non-verbose fit sizes it. A backend may
+    # pick its compilation strategy from it; it never depends on ``verbose``,
+    # so a fit trains identically with and without a progress bar.
+    steps_per_chunk: int = 0
     history_keys: tuple[str, ...] = field(default=("loss", "score"))
 
 
@@ -108,16 +112,18 @@ def chunk_size(epochs: int, verbose: int = 0) -> int:
 def make_config(*, optimizer, batch_size, n_train, shuffle, has_val,
                 early_stopping, patience, epochs, verbose=0) -> TrainConfig:
     batch_size = min(batch_size, n_train)
+    n_batches = math.ceil(n_train / batch_size)
     keys = ("loss", "score") + (("val_loss", "val_score") if has_val else ())
     return TrainConfig(
         optimizer=optimizer,
         batch_size=batch_size,
-        n_batches=math.ceil(n_train / batch_size),
+        n_batches=n_batches,
         shuffle=bool(shuffle),
         has_val=bool(has_val),
         early_stopping=bool(early_stopping),
         patience=int(patience),
         chunk=chunk_size(epochs, verbose),
+        steps_per_chunk=chunk_size(epochs) * n_batches,
         history_keys=keys,
     )
 

@@ -61,7 +61,7 @@ def use_xla(spec, cfg) -> bool:
         return True
     sizes = spec.layer_sizes
     macs = cfg.batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    return cfg.chunk * cfg.n_batches >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
+    return cfg.steps_per_chunk >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
 
 
 class _Rng:
