@@ -59,14 +59,26 @@ def _accuracies(side: str, seeds, epochs) -> list[float]:
 
 def collect(side: str, backend: str, seeds, epochs) -> list[float]:
     """Test accuracies of one side, trained in a fresh process on ``backend``."""
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side,
-           "--epochs", str(epochs), "--seeds", ",".join(map(str, seeds))]
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONWARNINGS="ignore",
+    )
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        side,
+        "--epochs",
+        str(epochs),
+        "--seeds",
+        ",".join(map(str, seeds)),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"{side} on {backend} failed:\n{proc.stderr[-3000:]}")
 
 
@@ -92,11 +104,15 @@ def compare(a, b, margin: float) -> dict:
         p_high = stats.t.cdf((diff - margin) / se, df)
         tost_p = float(max(p_low, p_high))
     return {
-        "mean_a": float(a.mean()), "std_a": float(a.std(ddof=1)),
-        "mean_b": float(b.mean()), "std_b": float(b.std(ddof=1)),
+        "mean_a": float(a.mean()),
+        "std_a": float(a.std(ddof=1)),
+        "mean_b": float(b.mean()),
+        "std_b": float(b.std(ddof=1)),
         "diff": float(diff),
         "welch_p": float(welch.pvalue) if np.isfinite(welch.pvalue) else 1.0,
-        "mannwhitney_p": mwu_p, "tost_p": tost_p, "margin": margin,
+        "mannwhitney_p": mwu_p,
+        "tost_p": tost_p,
+        "margin": margin,
     }
 
 
@@ -104,34 +120,50 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--margin", type=float, default=0.05,
-                        help="equivalence margin on the mean test accuracy")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=0.05,
+        help="equivalence margin on the mean test accuracy",
+    )
     parser.add_argument("--skrobust-backends", default="tensorflow,jax")
     parser.add_argument("--keras-backend", default="jax")
-    parser.add_argument("--worker", choices=("skrobust", "keras"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=("skrobust", "keras"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.worker:
-        print("RESULT " + json.dumps(_accuracies(args.worker, seeds, args.epochs)),
-              flush=True)
+        print(
+            "RESULT " + json.dumps(_accuracies(args.worker, seeds, args.epochs)),
+            flush=True,
+        )
         return 0
     t = time.perf_counter()
     keras_acc = collect("keras", args.keras_backend, seeds, args.epochs)
-    print(f"Keras Model.fit ({args.keras_backend}), {args.epochs} epochs, "
-          f"seeds {args.seeds}: {np.round(keras_acc, 3).tolist()} "
-          f"({time.perf_counter() - t:.0f} s)", flush=True)
+    print(
+        f"Keras Model.fit ({args.keras_backend}), {args.epochs} epochs, "
+        f"seeds {args.seeds}: {np.round(keras_acc, 3).tolist()} "
+        f"({time.perf_counter() - t:.0f} s)",
+        flush=True,
+    )
     for backend in args.skrobust_backends.split(","):
         t = time.perf_counter()
         acc = collect("skrobust", backend, seeds, args.epochs)
-        print(f"skrobust ({backend}): {np.round(acc, 3).tolist()} "
-              f"({time.perf_counter() - t:.0f} s)", flush=True)
+        print(
+            f"skrobust ({backend}): {np.round(acc, 3).tolist()} "
+            f"({time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
         r = compare(acc, keras_acc, args.margin)
-        print(f"  skrobust {r['mean_a']:.3f} +- {r['std_a']:.3f} vs Keras "
-              f"{r['mean_b']:.3f} +- {r['std_b']:.3f}: difference {r['diff']:+.3f}; "
-              f"Welch p = {r['welch_p']:.3f}, Mann-Whitney p = "
-              f"{r['mannwhitney_p']:.3f}, TOST (margin {args.margin}) p = "
-              f"{r['tost_p']:.3f}", flush=True)
+        print(
+            f"  skrobust {r['mean_a']:.3f} +- {r['std_a']:.3f} vs Keras "
+            f"{r['mean_b']:.3f} +- {r['std_b']:.3f}: difference {r['diff']:+.3f}; "
+            f"Welch p = {r['welch_p']:.3f}, Mann-Whitney p = "
+            f"{r['mannwhitney_p']:.3f}, TOST (margin {args.margin}) p = "
+            f"{r['tost_p']:.3f}",
+            flush=True,
+        )
     return 0
 
 

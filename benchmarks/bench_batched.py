@@ -58,15 +58,29 @@ def crn_check(epochs):
 
     X, y = make_circles(n_samples=100, noise=0.1, random_state=1)
     spec = NetworkSpec(2, (500,), 1, "binary", noise_sites=("pre_activation",))
-    cfg = engine.make_config(optimizer="adam", batch_size=32, n_train=80,
-                             shuffle=True, has_val=False, early_stopping=False,
-                             patience=10, epochs=epochs)
+    cfg = engine.make_config(
+        optimizer="adam",
+        batch_size=32,
+        n_train=80,
+        shuffle=True,
+        has_val=False,
+        early_stopping=False,
+        patience=10,
+        epochs=epochs,
+    )
     M = 50
     one = engine.prepare_data(X[:80], y[:80, None].astype(np.float32), np.ones(80))
     data = {k: np.stack([v] * M) for k, v in one.items()}
-    hyper = {k: np.stack([v] * M) for k, v in engine.hyper_arrays(
-        noise_std=0.1, dropout=0.0, input_dropout=0.0, learning_rate=1e-3,
-        momentum=0.0).items()}
+    hyper = {
+        k: np.stack([v] * M)
+        for k, v in engine.hyper_arrays(
+            noise_std=0.1,
+            dropout=0.0,
+            input_dropout=0.0,
+            learning_rate=1e-3,
+            momentum=0.0,
+        ).items()
+    }
     weights = [init_weights(spec, m) for m in range(M)]
     out = {}
     for label, seeds in (("shared seed", [0] * M), ("distinct seeds", list(range(M)))):
@@ -80,28 +94,33 @@ def crn_check(epochs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--no-warm", action="store_true",
-                        help="time only the cold searches")
+    parser.add_argument(
+        "--no-warm", action="store_true", help="time only the cold searches"
+    )
     args = parser.parse_args()
 
     X, y = make_circles(n_samples=100, noise=0.1, random_state=1)
-    est = NoisyMLPClassifier((500,), noise_position="pre_activation",
-                             epochs=args.epochs, random_state=0)
+    est = NoisyMLPClassifier(
+        (500,), noise_position="pre_activation", epochs=args.epochs, random_state=0
+    )
     grid = {"noise_std": NOISE}
     cv = list(StratifiedKFold(5).split(X, y))
     plain = GridSearchCV(est, grid, cv=cv)
     batched = BatchedGridSearchCV(est, grid, cv=cv)
 
-    print(f"W1, all 100 rows, 5-fold CV, 500 hidden units, {args.epochs} epochs, "
-          f"{len(NOISE)} noise levels = {5 * len(NOISE)} fits; "
-          f"KERAS_BACKEND={os.environ['KERAS_BACKEND']}")
+    print(
+        f"W1, all 100 rows, 5-fold CV, 500 hidden units, {args.epochs} epochs, "
+        f"{len(NOISE)} noise levels = {5 * len(NOISE)} fits; "
+        f"KERAS_BACKEND={os.environ['KERAS_BACKEND']}"
+    )
     rows = []
     t_plain = timed(plain, X, y, cold=True)
     t_batched = timed(batched, X, y, cold=True)
     rows.append(("cold (with compilation)", t_plain, t_batched))
     if not args.no_warm:
-        rows.append(("warm", timed(plain, X, y, cold=False),
-                     timed(batched, X, y, cold=False)))
+        rows.append(
+            ("warm", timed(plain, X, y, cold=False), timed(batched, X, y, cold=False))
+        )
     print(f"{'':26s} {'GridSearchCV':>13s} {'Batched':>9s} {'ratio':>7s}")
     for label, tp, tb in rows:
         print(f"{label:26s} {tp:12.2f}s {tb:8.2f}s {tb / tp:7.3f}")
@@ -113,8 +132,10 @@ def main():
     print(f"max |mean test score difference| = {np.max(np.abs(a - b)):.4f}")
     print(f"batch info: {batched.batch_info_}")
     crn = crn_check(args.epochs)
-    print("common random numbers, 50 members (warm): "
-          + ", ".join(f"{k} {v:.2f}s" for k, v in crn.items()))
+    print(
+        "common random numbers, 50 members (warm): "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in crn.items())
+    )
 
 
 if __name__ == "__main__":

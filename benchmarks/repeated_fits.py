@@ -55,7 +55,9 @@ def _worker(fits: int, epochs: int) -> dict:
 def summarize(times, rss) -> dict:
     warm = np.asarray(times[1:])
     k = min(10, len(warm) // 2) or 1
-    slope = float(np.polyfit(np.arange(len(warm)), warm, 1)[0]) if len(warm) > 1 else 0.0
+    slope = (
+        float(np.polyfit(np.arange(len(warm)), warm, 1)[0]) if len(warm) > 1 else 0.0
+    )
     return {
         "first": times[0],
         "first10": float(warm[:k].mean()),
@@ -68,14 +70,25 @@ def summarize(times, rss) -> dict:
 
 
 def run(backend: str, fits: int, epochs: int) -> dict:
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
-           "--fits", str(fits), "--epochs", str(epochs)]
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONWARNINGS="ignore",
+    )
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--fits",
+        str(fits),
+        "--epochs",
+        str(epochs),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"repeated fits on {backend} failed:\n{proc.stderr[-3000:]}")
 
 
@@ -92,11 +105,14 @@ def main(argv=None) -> int:
     for backend in args.backends.split(","):
         r = run(backend, args.fits, args.epochs)
         s = summarize(r["times"], r["rss"])
-        print(f"{backend}: {args.fits} fits of {args.epochs} epochs; first (compiles) "
-              f"{s['first']:.2f} s; warm fits 2-11 {s['first10']:.3f} s, last 10 "
-              f"{s['last10']:.3f} s (ratio {s['ratio']:.2f}, slope "
-              f"{s['slope_ms_per_fit']:+.2f} ms per fit); RSS {s['rss_first_mb']:.0f} "
-              f"-> {s['rss_last_mb']:.0f} MB", flush=True)
+        print(
+            f"{backend}: {args.fits} fits of {args.epochs} epochs; first (compiles) "
+            f"{s['first']:.2f} s; warm fits 2-11 {s['first10']:.3f} s, last 10 "
+            f"{s['last10']:.3f} s (ratio {s['ratio']:.2f}, slope "
+            f"{s['slope_ms_per_fit']:+.2f} ms per fit); RSS {s['rss_first_mb']:.0f} "
+            f"-> {s['rss_last_mb']:.0f} MB",
+            flush=True,
+        )
     return 0
 
 

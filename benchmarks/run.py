@@ -87,8 +87,13 @@ def _run_sklearn(w, data, epochs, seeds):
         if acc is None:
             acc = est.score(Xte, yte)
     note = "without " + ", ".join(w.sklearn_lacks) if w.sklearn_lacks else ""
-    return {"first": times[0], "second": times[-1], "accuracy": acc, "scaled": False,
-            "note": note}
+    return {
+        "first": times[0],
+        "second": times[-1],
+        "accuracy": acc,
+        "scaled": False,
+        "note": note,
+    }
 
 
 def _run_keras(w, data, epochs, keras_epochs, seeds):
@@ -102,8 +107,9 @@ def _run_keras(w, data, epochs, keras_epochs, seeds):
         model = keras_model(w, Xtr.shape[1], n_classes, seed)
         kwargs = {"validation_data": (Xte, yte)} if w.keras_validation else {}
         t = time.perf_counter()
-        model.fit(Xtr, ytr, epochs=run_epochs, batch_size=w.batch_size, verbose=0,
-                  **kwargs)
+        model.fit(
+            Xtr, ytr, epochs=run_epochs, batch_size=w.batch_size, verbose=0, **kwargs
+        )
         times.append(time.perf_counter() - t)
         if acc is None:
             acc = float(model.evaluate(Xte, yte, verbose=0)[1])
@@ -115,10 +121,17 @@ def _run_keras(w, data, epochs, keras_epochs, seeds):
         per_epoch = second / run_epochs
         first = first + per_epoch * (epochs - run_epochs)
         second = per_epoch * epochs
-    out = {"first": first, "second": second, "accuracy": acc, "scaled": scaled,
-           "epochs_run": run_epochs}
+    out = {
+        "first": first,
+        "second": second,
+        "accuracy": acc,
+        "scaled": scaled,
+        "epochs_run": run_epochs,
+    }
     if scaled:
-        out["note"] = f"timed {run_epochs} epochs, scaled to {epochs}; accuracy after {run_epochs}"
+        out["note"] = (
+            f"timed {run_epochs} epochs, scaled to {epochs}; accuracy after {run_epochs}"
+        )
     return out
 
 
@@ -135,8 +148,7 @@ def run_case(engine: str, workload: str, smoke: bool) -> dict:
         out = _run_sklearn(w, data, epochs, seeds)
     else:
         out = _run_keras(w, data, epochs, keras_epochs, seeds)
-    out.update(engine=engine, workload=workload, peak_mb=_peak_rss_mb(),
-               epochs=epochs)
+    out.update(engine=engine, workload=workload, peak_mb=_peak_rss_mb(), epochs=epochs)
     return out
 
 
@@ -156,19 +168,27 @@ def _start(cases, smoke, backend):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     if backend:
         env["KERAS_BACKEND"] = backend
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
-           *[f"{e}:{w}" for e, w in cases]]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        *[f"{e}:{w}" for e, w in cases],
+    ]
     if smoke:
         cmd.append("--smoke")
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _collect(proc, cases):
     stdout, stderr = proc.communicate()
     proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    results = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
-               if line.startswith("RESULT ")]
+    results = [
+        json.loads(line[len("RESULT ") :])
+        for line in proc.stdout.splitlines()
+        if line.startswith("RESULT ")
+    ]
     if proc.returncode != 0 or len(results) != len(cases):
         tail = (proc.stderr or proc.stdout)[-3000:]
         raise RuntimeError(f"benchmark worker {cases} failed:\n{tail}")
@@ -184,8 +204,9 @@ def run_all(workloads, engines, smoke=False, log=print) -> list[dict]:
         for e in engines:
             groups.setdefault(ENGINES[e][0], []).extend((e, w) for w in workloads)
         # ... started together: a smoke run is about the harness, not timing.
-        procs = [(_start(cases, smoke, backend), cases)
-                 for backend, cases in groups.items()]
+        procs = [
+            (_start(cases, smoke, backend), cases) for backend, cases in groups.items()
+        ]
         for proc, cases in procs:
             results.extend(_collect(proc, cases))
         return results
@@ -193,8 +214,11 @@ def run_all(workloads, engines, smoke=False, log=print) -> list[dict]:
         for e in engines:
             t = time.perf_counter()
             (res,) = _collect(_start([(e, w)], smoke, ENGINES[e][0]), [(e, w)])
-            log(f"  {w:<11} {e:<13} done in {time.perf_counter() - t:6.1f} s: "
-                + json.dumps(res), flush=True)
+            log(
+                f"  {w:<11} {e:<13} done in {time.perf_counter() - t:6.1f} s: "
+                + json.dumps(res),
+                flush=True,
+            )
             results.append(res)
     return results
 
@@ -209,8 +233,10 @@ def format_table(results) -> str:
     """A Markdown table; ratios are this engine's time divided by
     scikit-learn's / Keras-on-TensorFlow's time in the same run."""
     by = {(r["workload"], r["engine"]): r for r in results}
-    head = ("| workload | engine | first fit (s) | second fit (s) | peak MB | "
-            "test acc | 1st / sklearn | 2nd / sklearn | 1st / Keras | 2nd / Keras |")
+    head = (
+        "| workload | engine | first fit (s) | second fit (s) | peak MB | "
+        "test acc | 1st / sklearn | 2nd / sklearn | 1st / Keras | 2nd / Keras |"
+    )
     lines = [head, "|" + "---|" * 10]
     notes = []
     for r in results:
@@ -235,12 +261,23 @@ def format_table(results) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS),
-                        help="workload to run (repeatable; default: all)")
-    parser.add_argument("--engine", action="append", choices=sorted(ENGINES),
-                        help="engine to run (repeatable; default: all)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a few epochs on small data: checks the harness only")
+    parser.add_argument(
+        "--workload",
+        action="append",
+        choices=sorted(WORKLOADS),
+        help="workload to run (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--engine",
+        action="append",
+        choices=sorted(ENGINES),
+        help="engine to run (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few epochs on small data: checks the harness only",
+    )
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -248,8 +285,11 @@ def main(argv=None) -> int:
         return _worker(args)
     workloads = args.workload or list(WORKLOADS)
     engines = args.engine or list(ENGINES)
-    print(f"skrobust benchmarks: {', '.join(workloads)} x {', '.join(engines)}"
-          + (" (smoke)" if args.smoke else ""), flush=True)
+    print(
+        f"skrobust benchmarks: {', '.join(workloads)} x {', '.join(engines)}"
+        + (" (smoke)" if args.smoke else ""),
+        flush=True,
+    )
     results = run_all(workloads, engines, smoke=args.smoke)
     print()
     print(format_table(results))

@@ -100,9 +100,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             Check(_is_layer_sizes, "a non-empty tuple of positive ints")
         ],
         "activation": [Check(_is_activation, "a Keras activation name")],
-        "kernel_initializer": [
-            Check(_is_initializer, "a Keras initializer name")
-        ],
+        "kernel_initializer": [Check(_is_initializer, "a Keras initializer name")],
         "noise_std": [Interval(numbers.Real, 0, None, closed="left")],
         "noise_position": [
             Check(
@@ -236,13 +234,19 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         if self.early_stopping and val_fraction is None:
             val_fraction = 0.1
         if val_fraction is not None:
-            stratify = y_enc if task == "multiclass" else (
-                y_enc[:, 0] if task == "binary" else None
+            stratify = (
+                y_enc
+                if task == "multiclass"
+                else (y_enc[:, 0] if task == "binary" else None)
             )
             try:
                 X, X_val, y_enc, y_val, weights, _ = train_test_split(
-                    X, y_enc, weights, test_size=val_fraction,
-                    random_state=seed_split, stratify=stratify,
+                    X,
+                    y_enc,
+                    weights,
+                    test_size=val_fraction,
+                    random_state=seed_split,
+                    stratify=stratify,
                 )
             except ValueError as exc:
                 raise ValueError(
@@ -264,8 +268,9 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         )
         data = engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size)
         hyper = engine.hyper_arrays(**self._hyperparameters())
-        result = self._train(spec, cfg, init_weights(spec, seed_init), data, hyper,
-                             seed_train)
+        result = self._train(
+            spec, cfg, init_weights(spec, seed_init), data, hyper, seed_train
+        )
 
         self._spec = spec
         self._weights = result.weights
@@ -350,10 +355,13 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         model = self.__dict__.get("_model")
         if model is None:
             model = build_keras_model(self._spec)
-            set_weights(model, self._spec, self._weights["params"],
-                        self._weights["bn_state"])
+            set_weights(
+                model, self._spec, self._weights["params"], self._weights["bn_state"]
+            )
             set_hyperparameters(
-                model, noise_std=self.noise_std, dropout=self.dropout,
+                model,
+                noise_std=self.noise_std,
+                dropout=self.dropout,
                 input_dropout=self.input_dropout,
             )
             self.__dict__["_model"] = model
@@ -420,9 +428,7 @@ def _check_sample_weight(sample_weight, n_samples):
             ) from None
     w = w.astype(np.float64)
     if w.ndim != 1 or w.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight.shape == {w.shape}, expected ({n_samples},)!"
-        )
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},)!")
     if not np.all(np.isfinite(w)):
         raise ValueError("Input sample_weight contains NaN or infinity.")
     if np.any(w < 0):
@@ -815,4 +821,3 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
-

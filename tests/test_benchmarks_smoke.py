@@ -21,13 +21,21 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 def test_benchmark_smoke_run_prints_a_table_for_every_engine_and_workload():
     proc = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--smoke"],
-        capture_output=True, text=True, timeout=290,
+        capture_output=True,
+        text=True,
+        timeout=290,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| W")]
     engines = {row.split("|")[2].strip() for row in rows}
     workloads = {row.split("|")[1].strip() for row in rows}
-    assert engines == {"skrobust-tf", "skrobust-jax", "sklearn", "keras-tf", "keras-jax"}
+    assert engines == {
+        "skrobust-tf",
+        "skrobust-jax",
+        "sklearn",
+        "keras-tf",
+        "keras-jax",
+    }
     assert workloads == {"W1", "W1-nonoise", "W2", "W3", "W4"}
 
 

@@ -28,27 +28,39 @@ def _np(x):
             {"learning_rate": 0.05, "momentum": 0.9},
         ),
         ("sgd", keras.optimizers.SGD(learning_rate=0.05), {"learning_rate": 0.05}),
-        ("rmsprop", keras.optimizers.RMSprop(learning_rate=0.01),
-         {"learning_rate": 0.01}),
+        (
+            "rmsprop",
+            keras.optimizers.RMSprop(learning_rate=0.01),
+            {"learning_rate": 0.01},
+        ),
     ],
 )
 def test_optimizer_steps_match_keras(name, keras_optimizer, hyper):
     rng = np.random.default_rng(0)
-    params = {"kernels": [rng.normal(size=(3, 4)).astype("float32")],
-              "biases": [rng.normal(size=4).astype("float32")]}
-    variables = [keras.Variable(params["kernels"][0]), keras.Variable(params["biases"][0])]
+    params = {
+        "kernels": [rng.normal(size=(3, 4)).astype("float32")],
+        "biases": [rng.normal(size=4).astype("float32")],
+    }
+    variables = [
+        keras.Variable(params["kernels"][0]),
+        keras.Variable(params["biases"][0]),
+    ]
     hyper = {"momentum": 0.0, **hyper}
     state = _core.init_optimizer(name, params)
     ours = params
     for step in range(1, 4):
-        grads = {"kernels": [rng.normal(size=(3, 4)).astype("float32")],
-                 "biases": [rng.normal(size=4).astype("float32")]}
+        grads = {
+            "kernels": [rng.normal(size=(3, 4)).astype("float32")],
+            "biases": [rng.normal(size=4).astype("float32")],
+        }
         ours, state = _core.apply_updates(name, ours, grads, state, step, hyper)
         keras_optimizer.apply([grads["kernels"][0], grads["biases"][0]], variables)
-        np.testing.assert_allclose(_np(ours["kernels"][0]), _np(variables[0]),
-                                   rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(_np(ours["biases"][0]), _np(variables[1]),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            _np(ours["kernels"][0]), _np(variables[0]), rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            _np(ours["biases"][0]), _np(variables[1]), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_max_norm_matches_keras_constraint():
@@ -64,19 +76,29 @@ def _spec(**kw):
 
 
 @pytest.mark.parametrize("batchnorm", [None, "before", "after"])
-@pytest.mark.parametrize("task, n_outputs", [("binary", 1), ("multiclass", 3),
-                                             ("regression", 2)])
+@pytest.mark.parametrize(
+    "task, n_outputs", [("binary", 1), ("multiclass", 3), ("regression", 2)]
+)
 def test_inference_forward_matches_the_keras_model(batchnorm, task, n_outputs):
-    spec = _spec(batchnorm=batchnorm, task=task, n_outputs=n_outputs,
-                 noise_sites=("input", "pre_activation"), dropout=True)
+    spec = _spec(
+        batchnorm=batchnorm,
+        task=task,
+        n_outputs=n_outputs,
+        noise_sites=("input", "pre_activation"),
+        dropout=True,
+    )
     w = init_weights(spec, 0)
     if batchnorm:
         rng = np.random.default_rng(0)
         for key in ("means", "vars"):
-            w["bn_state"][key] = [rng.uniform(0.5, 2, size=u).astype("float32")
-                                  for u in spec.hidden_layer_sizes]
-        w["params"]["gammas"] = [rng.uniform(0.5, 2, size=u).astype("float32")
-                                 for u in spec.hidden_layer_sizes]
+            w["bn_state"][key] = [
+                rng.uniform(0.5, 2, size=u).astype("float32")
+                for u in spec.hidden_layer_sizes
+            ]
+        w["params"]["gammas"] = [
+            rng.uniform(0.5, 2, size=u).astype("float32")
+            for u in spec.hidden_layer_sizes
+        ]
     model = build_keras_model(spec)
     set_weights(model, spec, w["params"], w["bn_state"])
     X = np.random.default_rng(2).normal(size=(7, 3)).astype("float32")
@@ -91,18 +113,29 @@ def test_training_batchnorm_matches_keras_and_ignores_masked_rows():
     X = np.random.default_rng(3).normal(size=(6, 3)).astype("float32")
     garbage = np.vstack([X, np.full((2, 3), 50.0, "float32")])
     mask = np.array([1] * 6 + [0, 0], dtype="float32")
-    logits, new_bn = _core.forward(spec, w["params"], w["bn_state"], garbage,
-                                   training=True, hyper={}, rng=None, mask=mask)
+    logits, new_bn = _core.forward(
+        spec,
+        w["params"],
+        w["bn_state"],
+        garbage,
+        training=True,
+        hyper={},
+        rng=None,
+        mask=mask,
+    )
     layer = keras.layers.BatchNormalization()
     h = X @ w["params"]["kernels"][0] + w["params"]["biases"][0]
     expected = _np(layer(h, training=True))
     ours_h = _np(keras.ops.relu(expected)) @ w["params"]["kernels"][1]
-    np.testing.assert_allclose(_np(logits)[:6], ours_h + w["params"]["biases"][1],
-                               rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_np(new_bn["means"][0]), _np(layer.moving_mean),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(_np(new_bn["vars"][0]), _np(layer.moving_variance),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _np(logits)[:6], ours_h + w["params"]["biases"][1], rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(new_bn["means"][0]), _np(layer.moving_mean), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        _np(new_bn["vars"][0]), _np(layer.moving_variance), rtol=1e-5, atol=1e-6
+    )
 
 
 class _FixedRng:
@@ -128,8 +161,16 @@ def test_input_noise_adds_scaled_standard_normal_noise_even_above_one():
     params = dict(w["params"])
     params["kernels"] = [np.eye(3, 2, dtype="float32"), params["kernels"][1]]
     rng_a, rng_b = _FixedRng(0), _FixedRng(0)
-    noisy, _ = _core.forward(spec, params, {}, X, training=True, hyper=hyper,
-                             rng=rng_a, mask=np.ones(4000, "float32"))
+    noisy, _ = _core.forward(
+        spec,
+        params,
+        {},
+        X,
+        training=True,
+        hyper=hyper,
+        rng=rng_a,
+        mask=np.ones(4000, "float32"),
+    )
     drawn = rng_b.normal(0, (4000, 3)) * 3.0
     relu_h = np.maximum(drawn @ np.eye(3, 2), 0)
     expected = relu_h @ params["kernels"][1] + params["biases"][1]
@@ -142,9 +183,16 @@ def test_dropout_is_inverted_dropout():
     params = dict(w["params"])
     params["kernels"] = [np.eye(3, dtype="float32"), np.ones((3, 1), "float32")]
     X = np.ones((5000, 3), "float32")
-    out, _ = _core.forward(spec, params, {}, X, training=True,
-                           hyper={"input_dropout": 0.25}, rng=_FixedRng(1),
-                           mask=np.ones(5000, "float32"))
+    out, _ = _core.forward(
+        spec,
+        params,
+        {},
+        X,
+        training=True,
+        hyper={"input_dropout": 0.25},
+        rng=_FixedRng(1),
+        mask=np.ones(5000, "float32"),
+    )
     # Each kept input is scaled by 1/(1-0.25); the sum over 3 inputs keeps
     # its expectation of 3.
     values = _np(out)[:, 0]
@@ -154,13 +202,22 @@ def test_dropout_is_inverted_dropout():
 
 
 def _train(spec, X, y, epochs=3, batch_size=4, pad=True, seed=0):
-    cfg = engine.make_config(optimizer="adam", batch_size=batch_size,
-                             n_train=len(X), shuffle=True, has_val=False,
-                             early_stopping=False, patience=1, epochs=epochs)
-    data = engine.prepare_data(X, y, np.ones(len(X)),
-                               batch_size=cfg.batch_size if pad else None)
-    hyper = engine.hyper_arrays(noise_std=0.3, dropout=0.0, input_dropout=0.0,
-                                learning_rate=0.01, momentum=0.0)
+    cfg = engine.make_config(
+        optimizer="adam",
+        batch_size=batch_size,
+        n_train=len(X),
+        shuffle=True,
+        has_val=False,
+        early_stopping=False,
+        patience=1,
+        epochs=epochs,
+    )
+    data = engine.prepare_data(
+        X, y, np.ones(len(X)), batch_size=cfg.batch_size if pad else None
+    )
+    hyper = engine.hyper_arrays(
+        noise_std=0.3, dropout=0.0, input_dropout=0.0, learning_rate=0.01, momentum=0.0
+    )
     return engine.train(spec, cfg, init_weights(spec, seed), data, hyper, seed, epochs)
 
 
@@ -171,8 +228,11 @@ def test_padding_rows_to_whole_batches_changes_nothing():
     y = (X[:, :1] > 0).astype("float32")
     padded, plain = _train(spec, X, y, pad=True), _train(spec, X, y, pad=False)
     np.testing.assert_allclose(padded.history["loss"], plain.history["loss"], rtol=1e-5)
-    for a, b in zip(padded.weights["params"]["kernels"],
-                    plain.weights["params"]["kernels"], strict=True):
+    for a, b in zip(
+        padded.weights["params"]["kernels"],
+        plain.weights["params"]["kernels"],
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -92,19 +92,33 @@ VARIANTS = {
     ),
     "dropout": (dict(dropout=0.4), ["Dense", "Activation", "Dropout", "Dense"]),
     "batchnorm before": (
-        dict(batchnorm="before", optimizer="sgd", learning_rate=0.01, momentum=0.9,
-             kernel_initializer="he_uniform"),
+        dict(
+            batchnorm="before",
+            optimizer="sgd",
+            learning_rate=0.01,
+            momentum=0.9,
+            kernel_initializer="he_uniform",
+        ),
         ["Dense", "BatchNormalization", "Activation", "Dense"],
     ),
     "batchnorm after": (
-        dict(batchnorm="after", optimizer="sgd", learning_rate=0.01, momentum=0.9,
-             kernel_initializer="he_uniform"),
+        dict(
+            batchnorm="after",
+            optimizer="sgd",
+            learning_rate=0.01,
+            momentum=0.9,
+            kernel_initializer="he_uniform",
+        ),
         ["Dense", "Activation", "BatchNormalization", "Dense"],
     ),
     "max-norm with dropout": (
-        dict(dropout=0.4, max_norm=3.0), ["Dense", "Activation", "Dropout", "Dense"]
+        dict(dropout=0.4, max_norm=3.0),
+        ["Dense", "Activation", "Dropout", "Dense"],
     ),
-    "input dropout": (dict(input_dropout=0.2), ["Dropout", "Dense", "Activation", "Dense"]),
+    "input dropout": (
+        dict(input_dropout=0.2),
+        ["Dropout", "Dense", "Activation", "Dense"],
+    ),
 }
 
 
@@ -135,8 +149,13 @@ def test_noise_above_one_is_allowed(circles):
 
 
 def test_max_norm_bounds_hidden_kernel_column_norms(circles):
-    est = Clf(hidden_layer_sizes=(8,), epochs=30, learning_rate=0.5, max_norm=0.5,
-              random_state=0).fit(*circles)
+    est = Clf(
+        hidden_layer_sizes=(8,),
+        epochs=30,
+        learning_rate=0.5,
+        max_norm=0.5,
+        random_state=0,
+    ).fit(*circles)
     kernel = est.model_.get_layer("dense_0").get_weights()[0]
     assert np.all(np.linalg.norm(kernel, axis=0) <= 0.5 + 1e-5)
 
@@ -164,8 +183,9 @@ def test_noise_changes_training_but_is_absent_at_prediction(circles):
     for layer in noisy.model_.layers:
         if layer.weights:
             clone_model.get_layer(layer.name).set_weights(layer.get_weights())
-    np.testing.assert_allclose(quiet.predict_proba(X), noisy.predict_proba(X),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        quiet.predict_proba(X), noisy.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_same_seed_gives_identical_predictions(circles):
@@ -221,8 +241,9 @@ def test_global_random_state_is_untouched(circles):
 
 def test_training_learns_the_circles(circles):
     X, y = circles
-    est = Clf(hidden_layer_sizes=(32,), epochs=500, learning_rate=0.01,
-              random_state=0).fit(X, y)
+    est = Clf(
+        hidden_layer_sizes=(32,), epochs=500, learning_rate=0.01, random_state=0
+    ).fit(X, y)
     assert est.score(X, y) >= 0.9
     assert est.loss_curve_[-1] < est.loss_curve_[0]
 
@@ -249,9 +270,15 @@ def test_history_without_validation_has_train_metrics_only(regression_data):
 
 def test_early_stopping_stops_and_restores_the_best_epoch(circles):
     X, y = circles
-    est = Clf(hidden_layer_sizes=(64,), epochs=400, learning_rate=0.05,
-              early_stopping=True, patience=5, validation_fraction=0.3,
-              random_state=0).fit(X, y)
+    est = Clf(
+        hidden_layer_sizes=(64,),
+        epochs=400,
+        learning_rate=0.05,
+        early_stopping=True,
+        patience=5,
+        validation_fraction=0.3,
+        random_state=0,
+    ).fit(X, y)
     assert est.n_iter_ < 400
     val = est.history_["val_loss"]
     assert est.best_epoch_ == int(np.argmin(val))
@@ -295,7 +322,9 @@ def test_balanced_class_weight_shifts_predictions_to_the_rare_class():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))
     y = (X[:, 0] + 0.8 * rng.normal(size=200) > 1.2).astype(int)
-    params = dict(hidden_layer_sizes=(8,), epochs=30, learning_rate=0.01, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(8,), epochs=30, learning_rate=0.01, random_state=0
+    )
     plain = Clf(**params).fit(X, y)
     balanced = Clf(**params, class_weight="balanced").fit(X, y)
     weighted = Clf(**params, class_weight={0: 1.0, 1: 5.0}).fit(X, y)
@@ -329,16 +358,22 @@ def test_regressor_single_and_multi_output(regression_data):
 
 def test_regressor_fits_a_linear_target(regression_data):
     X, y = regression_data
-    est = Reg(hidden_layer_sizes=(16,), epochs=200, learning_rate=0.01,
-              random_state=0).fit(X, y)
+    est = Reg(
+        hidden_layer_sizes=(16,), epochs=200, learning_rate=0.01, random_state=0
+    ).fit(X, y)
     assert est.score(X, y) > 0.9
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
 def test_every_optimizer_reduces_the_loss(optimizer, regression_data):
     X, y = regression_data
-    est = Reg(hidden_layer_sizes=(8,), epochs=20, optimizer=optimizer, momentum=0.5
-              if optimizer == "sgd" else 0.0, random_state=0).fit(X, y)
+    est = Reg(
+        hidden_layer_sizes=(8,),
+        epochs=20,
+        optimizer=optimizer,
+        momentum=0.5 if optimizer == "sgd" else 0.0,
+        random_state=0,
+    ).fit(X, y)
     assert est.loss_curve_[-1] < est.loss_curve_[0]
 
 
@@ -451,8 +486,11 @@ def test_bad_X_raises_before_training(X, match):
 
 def test_wrong_feature_count_at_predict(circles):
     est = Clf(**TINY).fit(*circles)
-    with pytest.raises(ValueError, match="X has 3 features, but NoisyMLPClassifier "
-                                         "is expecting 2 features as input"):
+    with pytest.raises(
+        ValueError,
+        match="X has 3 features, but NoisyMLPClassifier "
+        "is expecting 2 features as input",
+    ):
         est.predict(np.zeros((4, 3)))
 
 

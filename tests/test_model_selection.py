@@ -28,8 +28,9 @@ from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
 from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
 
 JAX = keras.backend.backend() == "jax"
-FAST = dict(hidden_layer_sizes=(8,), epochs=6, learning_rate=0.05, batch_size=16,
-            random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(8,), epochs=6, learning_rate=0.05, batch_size=16, random_state=0
+)
 CV = KFold(3, shuffle=True, random_state=0)
 
 
@@ -53,8 +54,9 @@ def test_scores_match_grid_search_cv(circles):
     assert set(ours.cv_results_) == set(ref.cv_results_)
     for key in ref.cv_results_:
         if "test_score" in key or "train_score" in key:
-            assert_allclose(ours.cv_results_[key], ref.cv_results_[key], atol=0.04,
-                             err_msg=key)
+            assert_allclose(
+                ours.cv_results_[key], ref.cv_results_[key], atol=0.04, err_msg=key
+            )
     assert ours.cv_results_["params"] == ref.cv_results_["params"]
     assert ours.n_splits_ == 3
     assert ours.batch_info_["n_batched"] == (9 if JAX else 0)
@@ -63,8 +65,9 @@ def test_scores_match_grid_search_cv(circles):
 def test_each_member_equals_its_plain_fit(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, dropout=0.2, **FAST)
-    out = batched_cross_validate(est, X, y, cv=CV, return_estimator=True,
-                                 return_indices=True)
+    out = batched_cross_validate(
+        est, X, y, cv=CV, return_estimator=True, return_indices=True
+    )
     for member, train in zip(out["estimator"], out["indices"]["train"], strict=True):
         plain = clone(est).fit(X[train], y[train])
         _assert_same_fit(member, plain)
@@ -80,8 +83,9 @@ def test_zero_rate_member_in_a_noisy_run_equals_its_plain_fit(circles):
     est = NoisyMLPClassifier(**FAST)
     search = BatchedGridSearchCV(est, {"noise_std": [0.0, 0.3]}, cv=CV).fit(X, y)
     assert search.batch_info_["n_runs"] == (1 if JAX else 0)
-    out = batched_cross_validate(est, X, y, cv=CV, return_estimator=True,
-                                 return_indices=True)
+    out = batched_cross_validate(
+        est, X, y, cv=CV, return_estimator=True, return_indices=True
+    )
     for member, train in zip(out["estimator"], out["indices"]["train"], strict=True):
         assert member._spec.noise_sites == ()
         _assert_same_fit(member, clone(est).fit(X[train], y[train]))
@@ -99,23 +103,32 @@ def test_a_test_row_never_influences_its_member(circles):
     b = batched_cross_validate(est, X2, y2, cv=splits, return_estimator=True)
     train0 = splits[0][0]
     _assert_same_fit(a["estimator"][0], b["estimator"][0], atol=0)
-    assert_allclose(a["estimator"][0].predict_proba(X[train0]),
-                    b["estimator"][0].predict_proba(X[train0]), atol=0)
+    assert_allclose(
+        a["estimator"][0].predict_proba(X[train0]),
+        b["estimator"][0].predict_proba(X[train0]),
+        atol=0,
+    )
     # Where the row trains, it does change the member.
-    assert not np.allclose(_weights(a["estimator"][1])[0],
-                           _weights(b["estimator"][1])[0])
+    assert not np.allclose(
+        _weights(a["estimator"][1])[0], _weights(b["estimator"][1])[0]
+    )
 
 
 def test_pipeline_prefix_is_fit_per_fold(circles):
     X, y = circles
     X = X * [100.0, 0.01] + [5.0, -3.0]
     pipe = make_pipeline(StandardScaler(), NoisyMLPClassifier(**FAST))
-    grid = {"noisymlpclassifier__noise_std": [0.0, 0.3],
-            "standardscaler__with_mean": [True, False]}
+    grid = {
+        "noisymlpclassifier__noise_std": [0.0, 0.3],
+        "standardscaler__with_mean": [True, False],
+    }
     ours = BatchedGridSearchCV(pipe, grid, cv=CV).fit(X, y)
     ref = GridSearchCV(pipe, grid, cv=CV).fit(X, y)
-    assert_allclose(ours.cv_results_["mean_test_score"],
-                    ref.cv_results_["mean_test_score"], atol=0.04)
+    assert_allclose(
+        ours.cv_results_["mean_test_score"],
+        ref.cv_results_["mean_test_score"],
+        atol=0.04,
+    )
     assert ours.batch_info_["n_batched"] == (12 if JAX else 0)
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-4)
 
@@ -127,8 +140,11 @@ def test_unbatchable_settings_fall_back_to_plain_fits(circles):
     ours = BatchedGridSearchCV(est, grid, cv=CV).fit(X, y)
     ref = GridSearchCV(est, grid, cv=CV).fit(X, y)
     assert ours.batch_info_["n_fallback"] == 6
-    assert_allclose(ours.cv_results_["mean_test_score"],
-                    ref.cv_results_["mean_test_score"], atol=1e-12)
+    assert_allclose(
+        ours.cv_results_["mean_test_score"],
+        ref.cv_results_["mean_test_score"],
+        atol=1e-12,
+    )
 
 
 def test_any_estimator_works_through_the_fallback(circles):
@@ -136,8 +152,9 @@ def test_any_estimator_works_through_the_fallback(circles):
     grid = {"C": [0.1, 1.0]}
     ours = BatchedGridSearchCV(LogisticRegression(), grid, cv=3).fit(X, y)
     ref = GridSearchCV(LogisticRegression(), grid, cv=3).fit(X, y)
-    assert_allclose(ours.cv_results_["mean_test_score"],
-                    ref.cv_results_["mean_test_score"])
+    assert_allclose(
+        ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
     assert ours.best_params_ == ref.best_params_
 
 
@@ -154,8 +171,13 @@ def test_invalid_candidate_gets_error_score(circles):
 def test_batched_cross_validate_returns_cross_validates_layout(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)
-    kw = dict(cv=CV, scoring=["accuracy", "neg_log_loss"], return_train_score=True,
-              return_indices=True, return_estimator=True)
+    kw = dict(
+        cv=CV,
+        scoring=["accuracy", "neg_log_loss"],
+        return_train_score=True,
+        return_indices=True,
+        return_estimator=True,
+    )
     ours = batched_cross_validate(est, X, y, **kw)
     ref = cross_validate(est, X, y, **kw)
     assert set(ours) == set(ref)
@@ -171,13 +193,21 @@ def test_seeds_repeat_each_fold_and_match_plain_fits(circles):
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)
     # One split, three seeds: each member has its own random stream.
     split = ShuffleSplit(n_splits=1, test_size=20, random_state=0)
-    out = batched_cross_validate(est, X, y, cv=split, random_states=[0, 1, 2],
-                                 return_estimator=True, return_indices=True)
+    out = batched_cross_validate(
+        est,
+        X,
+        y,
+        cv=split,
+        random_states=[0, 1, 2],
+        return_estimator=True,
+        return_indices=True,
+    )
     assert out["test_score"].shape == (3,)
     train = out["indices"]["train"][0]
     for rs, member in zip([0, 1, 2], out["estimator"], strict=True):
-        _assert_same_fit(member, clone(est).set_params(random_state=rs)
-                         .fit(X[train], y[train]))
+        _assert_same_fit(
+            member, clone(est).set_params(random_state=rs).fit(X[train], y[train])
+        )
 
 
 def test_chunked_runs_give_the_same_results(circles):
@@ -186,8 +216,11 @@ def test_chunked_runs_give_the_same_results(circles):
     grid = {"noise_std": [0.0, 0.3, 1.0]}
     whole = BatchedGridSearchCV(est, grid, cv=CV).fit(X, y)
     chunked = BatchedGridSearchCV(est, grid, cv=CV, max_members=4).fit(X, y)
-    assert_allclose(whole.cv_results_["mean_test_score"],
-                    chunked.cv_results_["mean_test_score"], atol=1e-12)
+    assert_allclose(
+        whole.cv_results_["mean_test_score"],
+        chunked.cv_results_["mean_test_score"],
+        atol=1e-12,
+    )
 
 
 def test_regressor_search_matches_grid_search_cv(regression_data):
@@ -198,8 +231,11 @@ def test_regressor_search_matches_grid_search_cv(regression_data):
     ref = GridSearchCV(est, grid, cv=3, scoring="neg_mean_squared_error")
     ours.fit(X, y)
     ref.fit(X, y)
-    assert_allclose(ours.cv_results_["mean_test_score"],
-                    ref.cv_results_["mean_test_score"], rtol=1e-3)
+    assert_allclose(
+        ours.cv_results_["mean_test_score"],
+        ref.cv_results_["mean_test_score"],
+        rtol=1e-3,
+    )
     assert ours.best_params_ == ref.best_params_
     assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-4, atol=1e-5)
     assert ours.score(X, y) == pytest.approx(ref.score(X, y), rel=1e-4)
@@ -208,16 +244,21 @@ def test_regressor_search_matches_grid_search_cv(regression_data):
 def test_multimetric_refit_by_name(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
-    search = BatchedGridSearchCV(est, {"noise_std": [0.0, 0.3]}, cv=CV,
-                                 scoring={"acc": "accuracy", "ll": "neg_log_loss"},
-                                 refit="ll").fit(X, y)
+    search = BatchedGridSearchCV(
+        est,
+        {"noise_std": [0.0, 0.3]},
+        cv=CV,
+        scoring={"acc": "accuracy", "ll": "neg_log_loss"},
+        refit="ll",
+    ).fit(X, y)
     ranks = search.cv_results_["rank_test_ll"]
     assert search.best_index_ == int(np.argmin(ranks))
     assert search.best_score_ == search.cv_results_["mean_test_ll"][search.best_index_]
     assert search.predict(X).shape == y.shape
     with pytest.raises(ValueError, match="refit"):
-        BatchedGridSearchCV(est, {"noise_std": [0.0]}, scoring=["accuracy", "f1"],
-                            refit=True).fit(X, y)
+        BatchedGridSearchCV(
+            est, {"noise_std": [0.0]}, scoring=["accuracy", "f1"], refit=True
+        ).fit(X, y)
 
 
 def test_stratified_splits_by_default_for_classifiers(circles):
@@ -225,5 +266,6 @@ def test_stratified_splits_by_default_for_classifiers(circles):
     est = NoisyMLPClassifier(**FAST)
     a = BatchedGridSearchCV(est, {"noise_std": [0.3]}, cv=3).fit(X, y)
     b = BatchedGridSearchCV(est, {"noise_std": [0.3]}, cv=StratifiedKFold(3)).fit(X, y)
-    assert_allclose(a.cv_results_["split0_test_score"],
-                    b.cv_results_["split0_test_score"])
+    assert_allclose(
+        a.cv_results_["split0_test_score"], b.cv_results_["split0_test_score"]
+    )

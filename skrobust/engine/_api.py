@@ -109,8 +109,18 @@ def chunk_size(epochs: int, verbose: int = 0) -> int:
     return 1 << max(0, math.ceil(math.log2(max(target, 1))))
 
 
-def make_config(*, optimizer, batch_size, n_train, shuffle, has_val,
-                early_stopping, patience, epochs, verbose=0) -> TrainConfig:
+def make_config(
+    *,
+    optimizer,
+    batch_size,
+    n_train,
+    shuffle,
+    has_val,
+    early_stopping,
+    patience,
+    epochs,
+    verbose=0,
+) -> TrainConfig:
     batch_size = min(batch_size, n_train)
     n_batches = math.ceil(n_train / batch_size)
     keys = ("loss", "score") + (("val_loss", "val_score") if has_val else ())
@@ -187,8 +197,9 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
     ``progress``, if given, is called with the number of epochs each chunk ran.
     """
     mod = backend_module()
-    loop = _LOOPS.get((keras.backend.backend(), spec, cfg),
-                      lambda: mod.compile_loop(spec, cfg))
+    loop = _LOOPS.get(
+        (keras.backend.backend(), spec, cfg), lambda: mod.compile_loop(spec, cfg)
+    )
     state = mod.init_state(spec, cfg, weights)
     data = mod.to_device(data)
     hyper = mod.to_device(hyper)
@@ -213,7 +224,7 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
     if diverged:
         # The epoch that produced non-finite values is not part of the result.
         for k in history:
-            del history[k][int(out["n_iter"]):]
+            del history[k][int(out["n_iter"]) :]
     best_epoch = None
     if cfg.early_stopping and int(out["best_epoch"]) >= 0:
         best_epoch = int(out["best_epoch"])
@@ -237,7 +248,9 @@ PREDICT_BATCH = 65536
 def predict(spec, weights, X) -> np.ndarray:
     """Output-layer activations (probabilities or regression values)."""
     mod = backend_module()
-    fn = _PREDICTS.get((keras.backend.backend(), spec), lambda: mod.compile_predict(spec))
+    fn = _PREDICTS.get(
+        (keras.backend.backend(), spec), lambda: mod.compile_predict(spec)
+    )
     params = mod.to_device(weights["params"])
     bn = mod.to_device(weights["bn_state"])
     X = np.asarray(X, dtype=np.float32)

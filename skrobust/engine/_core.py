@@ -44,8 +44,9 @@ def _masked_moments(h, mask):
     return mean, var
 
 
-def forward(spec, params, bn_state, x, *, training=False, hyper=None, rng=None,
-            mask=None):
+def forward(
+    spec, params, bn_state, x, *, training=False, hyper=None, rng=None, mask=None
+):
     """Output-layer pre-activations (logits) and the updated batch-norm state.
 
     ``rng`` is a backend object with ``normal(site, shape)`` and
@@ -173,8 +174,9 @@ def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
         b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
         t = ops.cast(step, "float32")
         alpha = lr * ops.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        for p, g, m, v in zip(flat_p, flat_g, opt_state["m"], opt_state["v"],
-                              strict=True):
+        for p, g, m, v in zip(
+            flat_p, flat_g, opt_state["m"], opt_state["v"], strict=True
+        ):
             m = m + (g - m) * (1.0 - b1)
             v = v + (ops.square(g) - v) * (1.0 - b2)
             new_p.append(p - alpha * m / (ops.sqrt(v) + eps))

@@ -139,8 +139,10 @@ def make_epoch(spec, cfg, rng_class=_Rng):
             0, nb, batch, start
         )
         ep_loss = loss_sum / n_active
-        record = {"loss": ep_loss,
-                  "score": _train_score(spec, score_sum, n_active, data["y_ss"])}
+        record = {
+            "loss": ep_loss,
+            "score": _train_score(spec, score_sum, n_active, data["y_ss"]),
+        }
         finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
         this_start = (st["params"], st["opt"], st["bn"], st["step"])
         # Divergence: the weights this epoch started from may be what made
@@ -150,8 +152,9 @@ def make_epoch(spec, cfg, rng_class=_Rng):
         new = dict(st, params=params, opt=opt, bn=bn, step=step)
         new["prev"] = _where(finite, this_start, st["prev"])
         new["diverged"] = ~finite
-        new["n_iter"] = jnp.where(finite, st["n_iter"] + 1,
-                                  jnp.maximum(st["n_iter"] - 1, 0))
+        new["n_iter"] = jnp.where(
+            finite, st["n_iter"] + 1, jnp.maximum(st["n_iter"] - 1, 0)
+        )
         new["stopped"] = ~finite
         return new, record, finite
 
@@ -191,7 +194,8 @@ def make_loop(spec, cfg):
                 improved = finite & (monitor < st["best_loss"])
                 new["best_loss"] = jnp.where(improved, monitor, st["best_loss"])
                 new["best_params"], new["best_bn"] = _where(
-                    improved, (new["params"], new["bn"]),
+                    improved,
+                    (new["params"], new["bn"]),
                     (st["best_params"], st["best_bn"]),
                 )
                 new["best_epoch"] = jnp.where(improved, e, st["best_epoch"])

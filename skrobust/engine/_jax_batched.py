@@ -60,8 +60,9 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
         # A member that stopped earlier keeps its state, as a single fit
         # would have ended there.
         new = _jax._where(st["stopped"], st, new)
-        record = {k: jnp.where(st["stopped"] | ~finite, jnp.nan, v)
-                  for k, v in record.items()}
+        record = {
+            k: jnp.where(st["stopped"] | ~finite, jnp.nan, v) for k, v in record.items()
+        }
         return new, record
 
     key_axis = None if shared_key else 0
@@ -89,8 +90,10 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
             hist = {k: hist[k].at[:, i].set(v) for k, v in record.items()}
             return st, hist
 
-        hist = {k: jnp.full((n_members, chunk), jnp.nan, jnp.float32)
-                for k in cfg.history_keys}
+        hist = {
+            k: jnp.full((n_members, chunk), jnp.nan, jnp.float32)
+            for k in cfg.history_keys
+        }
         return jax.lax.fori_loop(0, n_epochs, epoch, (state, hist))
 
     return run
@@ -137,8 +140,18 @@ def members_per_run(spec, cfg, n_rows, memory_budget=None, max_members=None) -> 
     return cap
 
 
-def train_members(spec, cfg, weights, data, hyper, seeds, epochs, *,
-                  memory_budget=None, max_members=None):
+def train_members(
+    spec,
+    cfg,
+    weights,
+    data,
+    hyper,
+    seeds,
+    epochs,
+    *,
+    memory_budget=None,
+    max_members=None,
+):
     """Train members together; return one dict per member.
 
     Parameters
@@ -178,10 +191,16 @@ def train_members(spec, cfg, weights, data, hyper, seeds, epochs, *,
         for c in range(n_chunks):
             part = idx[c * size : (c + 1) * size]
             padded = part + [part[0]] * (size - len(part))
-            out = _train_run(spec, cfg, [weights[m] for m in padded],
-                             {k: v[padded] for k, v in data.items()},
-                             {k: v[padded] for k, v in hyper.items()},
-                             [seeds[m] for m in padded], shared, epochs)
+            out = _train_run(
+                spec,
+                cfg,
+                [weights[m] for m in padded],
+                {k: v[padded] for k, v in data.items()},
+                {k: v[padded] for k, v in hyper.items()},
+                [seeds[m] for m in padded],
+                shared,
+                epochs,
+            )
             for m, r in zip(part, out, strict=False):
                 results[m] = r
     return results
@@ -229,10 +248,12 @@ def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
         if diverged:
             for k in hist_m:
                 del hist_m[k][n_iter:]
-        out.append({
-            "weights": {"params": st["params"], "bn_state": st["bn"]},
-            "history": hist_m,
-            "n_iter": n_iter,
-            "diverged": diverged,
-        })
+        out.append(
+            {
+                "weights": {"params": st["params"], "bn_state": st["bn"]},
+                "history": hist_m,
+                "n_iter": n_iter,
+                "diverged": diverged,
+            }
+        )
     return out

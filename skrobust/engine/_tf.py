@@ -60,7 +60,9 @@ def use_xla(spec, cfg) -> bool:
     if forced in ("1", "true", "yes"):
         return True
     sizes = spec.layer_sizes
-    macs = cfg.batch_size * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    macs = cfg.batch_size * sum(
+        a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    )
     return cfg.steps_per_chunk >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
 
 
@@ -132,8 +134,15 @@ def make_loop(spec, cfg, xla=None):
                 with tf.GradientTape() as tape:
                     tape.watch(params)
                     loss, (new_bn, score) = _core.batch_loss(
-                        spec, params, bn, tf.gather(X, idx), tf.gather(y, idx),
-                        tf.gather(w, idx), bm, hyper, rng,
+                        spec,
+                        params,
+                        bn,
+                        tf.gather(X, idx),
+                        tf.gather(y, idx),
+                        tf.gather(w, idx),
+                        bm,
+                        hyper,
+                        rng,
                     )
                 grads = tape.gradient(loss, params)
                 count = tf.reduce_sum(bm)
@@ -145,18 +154,34 @@ def make_loop(spec, cfg, xla=None):
                     has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
                 )
                 step = step + tf.cast(has_rows, step.dtype)
-                return (b + 1, params, opt, bn, step, loss_sum + loss * count,
-                        score_sum + score)
+                return (
+                    b + 1,
+                    params,
+                    opt,
+                    bn,
+                    step,
+                    loss_sum + loss * count,
+                    score_sum + score,
+                )
 
             _, params, opt, bn, step, loss_sum, score_sum = tf.while_loop(
                 lambda b, *_: b < nb,
                 batch,
-                (tf.constant(0), st["params"], st["opt"], st["bn"], st["step"],
-                 tf.constant(0.0), tf.constant(0.0)),
+                (
+                    tf.constant(0),
+                    st["params"],
+                    st["opt"],
+                    st["bn"],
+                    st["step"],
+                    tf.constant(0.0),
+                    tf.constant(0.0),
+                ),
             )
             ep_loss = loss_sum / n_active
-            record = {"loss": ep_loss,
-                      "score": _train_score(spec, score_sum, n_active, data["y_ss"])}
+            record = {
+                "loss": ep_loss,
+                "score": _train_score(spec, score_sum, n_active, data["y_ss"]),
+            }
             monitor = ep_loss
             if cfg.has_val:
                 logits, _ = _core.forward(spec, params, bn, data["X_val"])
@@ -166,10 +191,13 @@ def make_loop(spec, cfg, xla=None):
                 nv = data["X_val"].shape[0]
                 vscore = _core.score_terms(spec, logits, data["y_val"], tf.ones(nv))
                 record["val_loss"] = val_loss
-                record["val_score"] = _train_score(spec, vscore, float(nv),
-                                                   data["y_val_ss"])
+                record["val_score"] = _train_score(
+                    spec, vscore, float(nv), data["y_val_ss"]
+                )
                 monitor = val_loss
-            finite = tf.logical_and(_core.all_finite(params), tf.math.is_finite(ep_loss))
+            finite = tf.logical_and(
+                _core.all_finite(params), tf.math.is_finite(ep_loss)
+            )
             this_start = (st["params"], st["opt"], st["bn"], st["step"])
             # Divergence: the weights this epoch started from may be what made
             # its losses non-finite, so go back to where the previous epoch
@@ -178,8 +206,9 @@ def make_loop(spec, cfg, xla=None):
             new = dict(st, params=params, opt=opt, bn=bn, step=step)
             new["prev"] = _where(finite, this_start, st["prev"])
             new["diverged"] = tf.logical_not(finite)
-            new["n_iter"] = tf.where(finite, st["n_iter"] + 1,
-                                     tf.maximum(st["n_iter"] - 1, 0))
+            new["n_iter"] = tf.where(
+                finite, st["n_iter"] + 1, tf.maximum(st["n_iter"] - 1, 0)
+            )
             stopped = tf.logical_not(finite)
             if cfg.early_stopping:
                 improved = tf.logical_and(finite, monitor < st["best_loss"])
@@ -187,8 +216,9 @@ def make_loop(spec, cfg, xla=None):
                 new["best_params"], new["best_bn"] = _where(
                     improved, (params, bn), (st["best_params"], st["best_bn"])
                 )
-                new["best_epoch"] = tf.where(improved, tf.cast(e, tf.int32),
-                                             st["best_epoch"])
+                new["best_epoch"] = tf.where(
+                    improved, tf.cast(e, tf.int32), st["best_epoch"]
+                )
                 new["wait"] = tf.where(improved, 0, st["wait"] + 1)
                 stopped = tf.logical_or(stopped, new["wait"] >= cfg.patience)
             new["stopped"] = stopped
@@ -201,7 +231,9 @@ def make_loop(spec, cfg, xla=None):
         hist = {k: tf.fill([chunk], np.float32(np.nan)) for k in cfg.history_keys}
         state = dict(state, stopped=tf.constant(False))
         ran, state, hist = tf.while_loop(
-            lambda i, st, _: tf.logical_and(i < n_epochs, tf.logical_not(st["stopped"])),
+            lambda i, st, _: tf.logical_and(
+                i < n_epochs, tf.logical_not(st["stopped"])
+            ),
             epoch,
             (tf.constant(0), state, hist),
         )

@@ -75,9 +75,15 @@ def split_fit_params(fit_params, X, idx):
     n = _n_samples(X)
     out = {}
     for k, v in fit_params.items():
-        if v is not None and not np.isscalar(v) and hasattr(v, "__len__") and len(v) == n:
-            out[k] = take(v if hasattr(v, "shape") or hasattr(v, "iloc") else np.asarray(v),
-                          idx)
+        if (
+            v is not None
+            and not np.isscalar(v)
+            and hasattr(v, "__len__")
+            and len(v) == n
+        ):
+            out[k] = take(
+                v if hasattr(v, "shape") or hasattr(v, "iloc") else np.asarray(v), idx
+            )
         else:
             out[k] = v
     return out
@@ -106,22 +112,43 @@ def score(scorer, estimator, X, y, error_score, multimetric):
         )
         return None
     if isinstance(s, dict):
-        return {k: float(v) if isinstance(v, numbers.Number) else v for k, v in s.items()}
+        return {
+            k: float(v) if isinstance(v, numbers.Number) else v for k, v in s.items()
+        }
     if multimetric:
         return s
     return {"score": float(s) if isinstance(s, numbers.Number) else s}
 
 
 def _new_result():
-    return {"fit_time": 0.0, "score_time": 0.0, "test": None, "train": None,
-            "estimator": None, "fit_error": None, "batched": False}
+    return {
+        "fit_time": 0.0,
+        "score_time": 0.0,
+        "test": None,
+        "train": None,
+        "estimator": None,
+        "fit_error": None,
+        "batched": False,
+    }
 
 
 # -- the plain path -------------------------------------------------------------
 
 
-def _plain_member(estimator, params, X, y, train, test, fit_params, scorer,
-                  multimetric, return_train_score, return_estimator, error_score):
+def _plain_member(
+    estimator,
+    params,
+    X,
+    y,
+    train,
+    test,
+    fit_params,
+    scorer,
+    multimetric,
+    return_train_score,
+    return_estimator,
+    error_score,
+):
     res = _new_result()
     est = clone(estimator).set_params(**clone(params, safe=False))
     X_train, y_train = take(X, train), take(y, train)
@@ -135,22 +162,35 @@ def _plain_member(estimator, params, X, y, train, test, fit_params, scorer,
         res["fit_error"] = f"{type(exc).__name__}: {exc}"
         return res
     res["fit_time"] = time.perf_counter() - start
-    _score_member(res, est, X, y, train, test, scorer, multimetric,
-                  return_train_score, error_score)
+    _score_member(
+        res,
+        est,
+        X,
+        y,
+        train,
+        test,
+        scorer,
+        multimetric,
+        return_train_score,
+        error_score,
+    )
     if return_estimator:
         res["estimator"] = est
     return res
 
 
-def _score_member(res, fitted, X, y, train, test, scorer, multimetric,
-                  return_train_score, error_score):
+def _score_member(
+    res, fitted, X, y, train, test, scorer, multimetric, return_train_score, error_score
+):
     start = time.perf_counter()
-    res["test"] = score(scorer, fitted, take(X, test), take(y, test), error_score,
-                        multimetric)
+    res["test"] = score(
+        scorer, fitted, take(X, test), take(y, test), error_score, multimetric
+    )
     res["score_time"] = time.perf_counter() - start
     if return_train_score:
-        res["train"] = score(scorer, fitted, take(X, train), take(y, train),
-                             error_score, multimetric)
+        res["train"] = score(
+            scorer, fitted, take(X, train), take(y, train), error_score, multimetric
+        )
 
 
 # -- the batched path -------------------------------------------------------------
@@ -203,12 +243,30 @@ def _plain_spec(est, n_features, n_outputs, task):
     return est._network_spec(n_features, n_outputs, task)
 
 
-def _prepare_member(cand, split, est_c, final_c, name, sw_key, X_train, y_train,
-                    fit_params_train, prefix):
+def _prepare_member(
+    cand,
+    split,
+    est_c,
+    final_c,
+    name,
+    sw_key,
+    X_train,
+    y_train,
+    fit_params_train,
+    prefix,
+):
     final = clone(final_c)
-    Xv, yv = validate_data(final, X_train, y_train, reset=True, accept_sparse=False,
-                           dtype=np.float64, ensure_all_finite=True,
-                           multi_output=True, y_numeric=False)
+    Xv, yv = validate_data(
+        final,
+        X_train,
+        y_train,
+        reset=True,
+        accept_sparse=False,
+        dtype=np.float64,
+        ensure_all_finite=True,
+        multi_output=True,
+        y_numeric=False,
+    )
     _check_float32_range(Xv)
     n_train = Xv.shape[0]
     sw = _check_sample_weight(fit_params_train.get(sw_key), n_train)
@@ -222,17 +280,24 @@ def _prepare_member(cand, split, est_c, final_c, name, sw_key, X_train, y_train,
     eff_bs = min(int(final.batch_size), n_train)
     group = (base, final.optimizer, eff_bs, bool(final.shuffle), int(final.epochs))
     return _Member(
-        cand=cand, split=split, final=final,
-        pipeline=est_c if name is not None else None, prefix=prefix,
-        prep_time=0.0, spec=spec, flags=flags, group=group,
+        cand=cand,
+        split=split,
+        final=final,
+        pipeline=est_c if name is not None else None,
+        prefix=prefix,
+        prep_time=0.0,
+        spec=spec,
+        flags=flags,
+        group=group,
         data=engine.prepare_data(Xv, y_enc, sw),
         hyper=engine.hyper_arrays(**final._hyperparameters()),
-        weights=init_weights(spec, seed_init), seed=seed_train,
+        weights=init_weights(spec, seed_init),
+        seed=seed_train,
     )
 
 
 def _covers(big, small):
-    return (set(small[0]) <= set(big[0]) and big[1] >= small[1] and big[2] >= small[2])
+    return set(small[0]) <= set(big[0]) and big[1] >= small[1] and big[2] >= small[2]
 
 
 def _assign_flags(members):
@@ -286,23 +351,38 @@ def _train_runs(members, memory_budget, max_members, verbose):
             sub.setdefault(target[m.flags], []).append(m)
         for flags, ms in sub.items():
             n_runs += 1
-            spec = dataclasses.replace(base, noise_sites=flags[0],
-                                       input_dropout=flags[1], dropout=flags[2])
+            spec = dataclasses.replace(
+                base, noise_sites=flags[0], input_dropout=flags[1], dropout=flags[2]
+            )
             data, hyper, n_max = _stack_group(ms)
             cfg = engine.make_config(
-                optimizer=optimizer, batch_size=eff_bs, n_train=n_max,
-                shuffle=shuffle, has_val=False, early_stopping=False, patience=10,
+                optimizer=optimizer,
+                batch_size=eff_bs,
+                n_train=n_max,
+                shuffle=shuffle,
+                has_val=False,
+                early_stopping=False,
+                patience=10,
                 epochs=epochs,
             )
             if verbose:
-                print(f"[batched] training {len(ms)} members together: "
-                      f"{spec.hidden_layer_sizes} units, noise at {spec.noise_sites}, "
-                      f"{epochs} epochs", flush=True)
+                print(
+                    f"[batched] training {len(ms)} members together: "
+                    f"{spec.hidden_layer_sizes} units, noise at {spec.noise_sites}, "
+                    f"{epochs} epochs",
+                    flush=True,
+                )
             start = time.perf_counter()
             out = _jax_batched.train_members(
-                spec, cfg, [m.weights for m in ms], data, hyper,
-                [m.seed for m in ms], epochs,
-                memory_budget=memory_budget, max_members=max_members,
+                spec,
+                cfg,
+                [m.weights for m in ms],
+                data,
+                hyper,
+                [m.seed for m in ms],
+                epochs,
+                memory_budget=memory_budget,
+                max_members=max_members,
             )
             per_member = (time.perf_counter() - start) / len(ms)
             for m, r in zip(ms, out, strict=True):
@@ -339,10 +419,24 @@ def _fitted(m):
     return fitted
 
 
-def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
-             fit_params=None, return_train_score=False, return_estimator=False,
-             error_score=np.nan, memory_budget=None, max_members=None, n_jobs=None,
-             verbose=0):
+def evaluate(
+    estimator,
+    candidates,
+    X,
+    y,
+    splits,
+    scorer,
+    *,
+    multimetric=False,
+    fit_params=None,
+    return_train_score=False,
+    return_estimator=False,
+    error_score=np.nan,
+    memory_budget=None,
+    max_members=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Fit and score every (candidate, split) member.
 
     Returns ``(results, report)``: ``results[c][s]`` is a dict with
@@ -360,16 +454,21 @@ def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
         est_c = clone(estimator).set_params(**clone(params, safe=False))
         plan = _batch_plan(est_c, fit_params)
         if isinstance(plan, str):
-            report.fallback_reasons[plan] = report.fallback_reasons.get(plan, 0) + len(splits)
+            report.fallback_reasons[plan] = report.fallback_reasons.get(plan, 0) + len(
+                splits
+            )
             plain.extend((c, s) for s in range(len(splits)))
             continue
         final_c, name, sw_key = plan
         prefix_key = None
         if name is not None:
-            prefix_key = tuple(sorted(
-                (k, _freeze(v)) for k, v in params.items()
-                if k != name and not k.startswith(name + "__")
-            ))
+            prefix_key = tuple(
+                sorted(
+                    (k, _freeze(v))
+                    for k, v in params.items()
+                    if k != name and not k.startswith(name + "__")
+                )
+            )
         for s, (train, _test) in enumerate(splits):
             try:
                 X_train, y_train = take(X, train), take(y, train)
@@ -386,14 +485,17 @@ def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
                     # pipeline fit would.
                     prefix, X_train, pre_time = prefixes[key]
                 start = time.perf_counter()
-                member = _prepare_member(c, s, est_c, final_c, name, sw_key,
-                                         X_train, y_train, fp, prefix)
+                member = _prepare_member(
+                    c, s, est_c, final_c, name, sw_key, X_train, y_train, fp, prefix
+                )
                 member.prep_time = time.perf_counter() - start + pre_time
                 members.append(member)
             except Exception:
                 # The plain fit reproduces the error (or the error_score).
                 reason = "data the plain fit must judge (validation failed)"
-                report.fallback_reasons[reason] = report.fallback_reasons.get(reason, 0) + 1
+                report.fallback_reasons[reason] = (
+                    report.fallback_reasons.get(reason, 0) + 1
+                )
                 plain.append((c, s))
     report.n_batched = len(members)
     report.n_fallback = len(plain)
@@ -405,19 +507,41 @@ def evaluate(estimator, candidates, X, y, splits, scorer, *, multimetric=False,
             res["fit_time"] = m.prep_time
             train, test = splits[m.split]
             fitted = _fitted(m)
-            _score_member(res, fitted, X, y, train, test, scorer, multimetric,
-                          return_train_score, error_score)
+            _score_member(
+                res,
+                fitted,
+                X,
+                y,
+                train,
+                test,
+                scorer,
+                multimetric,
+                return_train_score,
+                error_score,
+            )
             if return_estimator:
                 res["estimator"] = fitted
             results[m.cand][m.split] = res
     if plain:
         if verbose:
-            print(f"[batched] {len(plain)} ordinary fits: "
-                  f"{report.fallback_reasons}", flush=True)
+            print(
+                f"[batched] {len(plain)} ordinary fits: {report.fallback_reasons}",
+                flush=True,
+            )
         out = Parallel(n_jobs=n_jobs)(
-            delayed(_plain_member)(estimator, candidates[c], X, y, *splits[s],
-                                   fit_params, scorer, multimetric,
-                                   return_train_score, return_estimator, error_score)
+            delayed(_plain_member)(
+                estimator,
+                candidates[c],
+                X,
+                y,
+                *splits[s],
+                fit_params,
+                scorer,
+                multimetric,
+                return_train_score,
+                return_estimator,
+                error_score,
+            )
             for c, s in plain
         )
         for (c, s), res in zip(plain, out, strict=True):

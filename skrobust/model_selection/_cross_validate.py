@@ -13,12 +13,25 @@ from skrobust.model_selection._batched import evaluate
 from skrobust.model_selection._search import is_multimetric, metric_names, score_array
 
 
-def batched_cross_validate(estimator, X, y=None, *, groups=None, scoring=None,
-                           cv=None, n_jobs=None, params=None,
-                           return_train_score=False, return_estimator=False,
-                           return_indices=False, error_score=np.nan,
-                           random_states=None, memory_budget=None,
-                           max_members=None, verbose=0) -> dict:
+def batched_cross_validate(
+    estimator,
+    X,
+    y=None,
+    *,
+    groups=None,
+    scoring=None,
+    cv=None,
+    n_jobs=None,
+    params=None,
+    return_train_score=False,
+    return_estimator=False,
+    return_indices=False,
+    error_score=np.nan,
+    random_states=None,
+    memory_budget=None,
+    max_members=None,
+    verbose=0,
+) -> dict:
     """Evaluate one configuration over folds (and seeds) in one batched run.
 
     Same arguments and return value as
@@ -77,10 +90,20 @@ return_indices, error_score :
             key = f"{estimator.steps[-1][0]}__random_state"
         candidates = [{key: rs} for rs in random_states]
     results, _ = evaluate(
-        estimator, candidates, X, y, splits, scorer, multimetric=multimetric,
-        fit_params=params, return_train_score=return_train_score,
-        return_estimator=return_estimator, error_score=error_score,
-        memory_budget=memory_budget, max_members=max_members, n_jobs=n_jobs,
+        estimator,
+        candidates,
+        X,
+        y,
+        splits,
+        scorer,
+        multimetric=multimetric,
+        fit_params=params,
+        return_train_score=return_train_score,
+        return_estimator=return_estimator,
+        error_score=error_score,
+        memory_budget=memory_budget,
+        max_members=max_members,
+        n_jobs=n_jobs,
         verbose=verbose,
     )
     names = metric_names(scoring, results)
@@ -98,7 +121,9 @@ return_indices, error_score :
             "test": [te for _ in candidates for _tr, te in splits],
         }
     test = score_array(results, names, "test", error_score)
-    train = score_array(results, names, "train", error_score) if return_train_score else {}
+    train = (
+        score_array(results, names, "train", error_score) if return_train_score else {}
+    )
     for n in names:
         label = "score" if single else n
         out[f"test_{label}"] = test[n].ravel()

@@ -79,8 +79,9 @@ def _param_arrays(candidates):
             isinstance(v, numbers.Number) and not isinstance(v, bool) for v in kept
         )
         if numeric:
-            data = np.array([v if ok else 0 for v, ok in zip(values, present,
-                                                            strict=True)])
+            data = np.array(
+                [v if ok else 0 for v, ok in zip(values, present, strict=True)]
+            )
         else:
             data = np.empty(len(values), dtype=object)
             data[:] = values
@@ -99,7 +100,9 @@ def format_results(candidates, results, names, error_score, return_train_score):
     out.update(_param_arrays(candidates))
     out["params"] = candidates
     test = score_array(results, names, "test", error_score)
-    train = score_array(results, names, "train", error_score) if return_train_score else {}
+    train = (
+        score_array(results, names, "train", error_score) if return_train_score else {}
+    )
     for n in names:
         for s in range(n_s):
             out[f"split{s}_test_{n}"] = test[n][:, s]
@@ -196,9 +199,21 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
     (2,)
     """
 
-    def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None,
-                 refit=True, cv=None, verbose=0, error_score=np.nan,
-                 return_train_score=False, memory_budget=None, max_members=None):
+    def __init__(
+        self,
+        estimator,
+        param_grid,
+        *,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        error_score=np.nan,
+        return_train_score=False,
+        memory_budget=None,
+        max_members=None,
+    ):
         self.estimator = estimator
         self.param_grid = param_grid
         self.scoring = scoring
@@ -231,8 +246,10 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         self : BatchedGridSearchCV
         """
         multimetric = is_multimetric(self.scoring)
-        if multimetric and self.refit is not False and not (
-            callable(self.refit) or self.refit in self.scoring
+        if (
+            multimetric
+            and self.refit is not False
+            and not (callable(self.refit) or self.refit in self.scoring)
         ):
             raise ValueError(
                 "For multi-metric scoring, the parameter refit must be set to a "
@@ -246,16 +263,26 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         splits = list(cv.split(X, y, groups))
         candidates = self._candidates()
         results, report = evaluate(
-            self.estimator, candidates, X, y, splits, scorer,
-            multimetric=multimetric, fit_params=fit_params,
+            self.estimator,
+            candidates,
+            X,
+            y,
+            splits,
+            scorer,
+            multimetric=multimetric,
+            fit_params=fit_params,
             return_train_score=self.return_train_score,
-            error_score=self.error_score, memory_budget=self.memory_budget,
-            max_members=self.max_members, n_jobs=self.n_jobs, verbose=self.verbose,
+            error_score=self.error_score,
+            memory_budget=self.memory_budget,
+            max_members=self.max_members,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
         )
         names = metric_names(self.scoring, results)
         multimetric = multimetric or names != ["score"]
-        self.cv_results_ = format_results(candidates, results, names,
-                                          self.error_score, self.return_train_score)
+        self.cv_results_ = format_results(
+            candidates, results, names, self.error_score, self.return_train_score
+        )
         self.scorer_ = scorer
         self.multimetric_ = multimetric
         self.n_splits_ = len(splits)
