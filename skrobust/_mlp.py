@@ -206,8 +206,10 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         _check_float32_range(X)
         return X
 
-    def _fit(self, X, y, sample_weight=None):
-        validate_params(self)
+    def _training_data(self, X, y, sample_weight):
+        """Validated training arrays: ``(X, y in the engine's layout, sample
+        weights times class weights, task, n_outputs)``; sets the input and
+        target attributes (``n_features_in_``, ``classes_`` ...)."""
         X, y = validate_data(
             self,
             X,
@@ -227,7 +229,11 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             )
         task, n_outputs, y_enc = self._encode_targets(y)
         weights = weights * self._class_weights(y_enc, task)
+        return X, y_enc, weights, task, n_outputs
 
+    def _fit(self, X, y, sample_weight=None):
+        validate_params(self)
+        X, y_enc, weights, task, n_outputs = self._training_data(X, y, sample_weight)
         seed_init, seed_train, seed_split = _random_seeds(self.random_state, 3)
         X_val = y_val = None
         val_fraction = self.validation_fraction

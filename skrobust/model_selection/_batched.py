@@ -24,13 +24,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import validate_data
 
 from skrobust import engine
 from skrobust._mlp import (
     BaseNoisyMLP,
-    _check_float32_range,
-    _check_sample_weight,
     _random_seeds,
 )
 from skrobust._network import NetworkSpec, init_weights
@@ -256,23 +253,12 @@ def _prepare_member(
     prefix,
 ):
     final = clone(final_c)
-    Xv, yv = validate_data(
-        final,
-        X_train,
-        y_train,
-        reset=True,
-        accept_sparse=False,
-        dtype=np.float64,
-        ensure_all_finite=True,
-        multi_output=True,
-        y_numeric=False,
+    # Raises as the plain fit would; the caller then falls back to it, which
+    # records the error the way GridSearchCV does.
+    Xv, y_enc, sw, task, n_outputs = final._training_data(
+        X_train, y_train, fit_params_train.get(sw_key)
     )
-    _check_float32_range(Xv)
     n_train = Xv.shape[0]
-    sw = _check_sample_weight(fit_params_train.get(sw_key), n_train)
-    if not np.any(sw > 0):
-        raise ValueError("no positive sample weight")  # the plain fit says why
-    task, n_outputs, y_enc = final._encode_targets(yv)
     seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
     spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
     base = dataclasses.replace(spec, noise_sites=(), input_dropout=False, dropout=False)
