@@ -242,7 +242,7 @@ def test_global_random_state_is_untouched(circles):
 def test_training_learns_the_circles(circles):
     X, y = circles
     est = Clf(
-        hidden_layer_sizes=(32,), epochs=500, learning_rate=0.01, random_state=0
+        hidden_layer_sizes=(64, 64), epochs=500, learning_rate=0.01, random_state=0
     ).fit(X, y)
     assert est.score(X, y) >= 0.9
     assert est.loss_curve_[-1] < est.loss_curve_[0]
