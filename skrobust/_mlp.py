@@ -288,15 +288,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             self.best_epoch_ = result.best_epoch
             self.best_loss_ = self.history_["val_loss"][result.best_epoch]
         if result.diverged:
-            warnings.warn(
-                f"Training of {type(self).__name__} diverged in epoch "
-                f"{result.n_iter + 1} (non-finite loss or weights); training "
-                f"stopped and the weights of the last finite epoch "
-                f"({result.n_iter}) were kept. Lower learning_rate or rescale "
-                f"the inputs.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            warn_diverged(self, result.n_iter, stacklevel=4)
         return self
 
     def _network_spec(self, n_features, n_outputs, task) -> NetworkSpec:
@@ -406,6 +398,17 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
         return tags
+
+
+def warn_diverged(estimator, n_iter, stacklevel):
+    warnings.warn(
+        f"Training of {type(estimator).__name__} diverged (non-finite loss or "
+        f"weights); training stopped and the weights after epoch {n_iter}, the "
+        f"last known to give finite losses, were kept. Lower learning_rate or "
+        f"rescale the inputs.",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _check_float32_range(X):

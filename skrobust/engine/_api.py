@@ -226,7 +226,9 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
         for k in history:
             del history[k][int(out["n_iter"]) :]
     best_epoch = None
-    if cfg.early_stopping and int(out["best_epoch"]) >= 0:
+    # After a divergence the history ends before an epoch that may have been
+    # the best so far; only a best epoch that is still part of it counts.
+    if cfg.early_stopping and 0 <= int(out["best_epoch"]) < int(out["n_iter"]):
         best_epoch = int(out["best_epoch"])
         weights = {"params": out["best_params"], "bn_state": out["best_bn"]}
     else:

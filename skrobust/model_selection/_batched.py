@@ -22,13 +22,14 @@ import keras
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.exceptions import FitFailedWarning
 from sklearn.pipeline import Pipeline
 
 from skrobust import engine
 from skrobust._mlp import (
     BaseNoisyMLP,
     _random_seeds,
+    warn_diverged,
 )
 from skrobust._network import NetworkSpec, init_weights
 from skrobust._validation import validate_params
@@ -386,14 +387,7 @@ def _finish(m, r):
     est.loss_curve_ = list(est.history_["loss"])
     est.n_iter_ = r["n_iter"]
     if r["diverged"]:
-        warnings.warn(
-            f"Training of {type(est).__name__} diverged in epoch "
-            f"{r['n_iter'] + 1} (non-finite loss or weights); training stopped "
-            f"and the weights of the last finite epoch ({r['n_iter']}) were kept. "
-            f"Lower learning_rate or rescale the inputs.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+        warn_diverged(est, r["n_iter"], stacklevel=4)
 
 
 def _fitted(m):
