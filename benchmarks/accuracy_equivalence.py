@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, keras_model, load  # noqa: E402
+from workloads import WORKLOADS, keras_model, load, worker_env  # noqa: E402
 
 
 def _accuracies(side: str, seeds, epochs) -> list[float]:
@@ -59,12 +58,7 @@ def _accuracies(side: str, seeds, epochs) -> list[float]:
 
 def collect(side: str, backend: str, seeds, epochs) -> list[float]:
     """Test accuracies of one side, trained in a fresh process on ``backend``."""
-    env = dict(
-        os.environ,
-        KERAS_BACKEND=backend,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONWARNINGS="ignore",
-    )
+    env = worker_env(backend)
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, load  # noqa: E402
+from workloads import WORKLOADS, load, worker_env  # noqa: E402
 
 
 def _rss_mb() -> float:
@@ -70,12 +69,7 @@ def summarize(times, rss) -> dict:
 
 
 def run(backend: str, fits: int, epochs: int) -> dict:
-    env = dict(
-        os.environ,
-        KERAS_BACKEND=backend,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONWARNINGS="ignore",
-    )
+    env = worker_env(backend)
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),

@@ -37,7 +37,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, keras_model, load, sklearn_model  # noqa: E402
+from workloads import (  # noqa: E402
+    WORKLOADS,
+    keras_model,
+    load,
+    sklearn_model,
+    worker_env,
+)
 
 ENGINES = {
     # name: (Keras backend of its process or None, description)
@@ -165,9 +171,7 @@ def _worker(args) -> int:
 
 
 def _start(cases, smoke, backend):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    if backend:
-        env["KERAS_BACKEND"] = backend
+    env = worker_env(backend)
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),

@@ -9,6 +9,7 @@ importing it loads neither Keras nor a backend.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,3 +230,12 @@ def keras_model(workload: Workload, n_features: int, n_classes: int, seed: int):
         opt = keras.optimizers.Adam(learning_rate=workload.learning_rate or 0.001)
     model.compile(loss=loss, optimizer=opt, metrics=["accuracy"])
     return model
+
+
+def worker_env(backend: str | None = None) -> dict:
+    """Environment of a benchmark worker process: quiet TensorFlow logs and
+    warnings, and the Keras backend to import (fixed at import time)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    if backend:
+        env["KERAS_BACKEND"] = backend
+    return env
