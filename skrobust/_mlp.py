@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skrobust import engine
 from skrobust._network import (
     NOISE_POSITIONS,
+    NOISE_TYPES,
     NetworkSpec,
     build_keras_model,
     get_weights,
@@ -109,10 +110,15 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
                 "'pre_activation' and 'post_activation')",
             )
         ],
+        "noise_type": [Options(NOISE_TYPES)],
+        "noise_scale": [Options(("absolute", "feature"))],
         "input_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "batchnorm": [Options((None, False, "before", "after"))],
         "max_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_noise_std": [Interval(numbers.Real, 0, None, closed="left")],
+        "gradient_noise_eta": [Interval(numbers.Real, 0, None, closed="left")],
+        "gradient_noise_gamma": [Interval(numbers.Real, 0, None, closed="left")],
         "optimizer": [Options(("adam", "sgd", "rmsprop"))],
         "learning_rate": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -148,10 +154,15 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         kernel_initializer="glorot_uniform",
         noise_std=0.0,
         noise_position="pre_activation",
+        noise_type="additive",
+        noise_scale="absolute",
         input_dropout=0.0,
         dropout=0.0,
         batchnorm=None,
         max_norm=None,
+        weight_noise_std=0.0,
+        gradient_noise_eta=0.0,
+        gradient_noise_gamma=0.55,
         optimizer="adam",
         learning_rate=None,
         momentum=0.0,
@@ -169,10 +180,15 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         self.kernel_initializer = kernel_initializer
         self.noise_std = noise_std
         self.noise_position = noise_position
+        self.noise_type = noise_type
+        self.noise_scale = noise_scale
         self.input_dropout = input_dropout
         self.dropout = dropout
         self.batchnorm = batchnorm
         self.max_norm = max_norm
+        self.weight_noise_std = weight_noise_std
+        self.gradient_noise_eta = gradient_noise_eta
+        self.gradient_noise_gamma = gradient_noise_gamma
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -273,7 +289,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             verbose=self.verbose,
         )
         data = engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size)
-        hyper = engine.hyper_arrays(**self._hyperparameters())
+        hyper = engine.hyper_arrays(**self._hyperparameters(X, y_enc))
         result = self._train(
             spec, cfg, init_weights(spec, seed_init), data, hyper, seed_train
         )
@@ -295,6 +311,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         """The structure these parameters describe for data of this shape."""
         positions = _noise_sites(self.noise_position) if self.noise_std > 0 else ()
         return NetworkSpec(
+            **self._output_noise_flags(),
             n_features=n_features,
             hidden_layer_sizes=tuple(int(u) for u in self.hidden_layer_sizes),
             n_outputs=n_outputs,
@@ -306,19 +323,42 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             dropout=self.dropout > 0,
             batchnorm=self.batchnorm or None,
             max_norm=None if self.max_norm is None else float(self.max_norm),
+            # Without noise layers the type changes nothing; one value keeps
+            # such fits on one compiled program.
+            noise_type=self.noise_type if positions else "additive",
+            weight_noise=self.weight_noise_std > 0,
+            gradient_noise=self.gradient_noise_eta > 0,
         )
 
-    def _hyperparameters(self) -> dict:
+    def _output_noise_flags(self) -> dict:
+        """Spec flags of the label or target noise (subclasses)."""
+        return {}
+
+    def _hyperparameters(self, X, y_enc) -> dict:
+        """The engine's hyperparameters for training rows ``X`` and encoded
+        targets ``y_enc`` (the data set the feature and target scales)."""
         lr = self.learning_rate
         if lr is None:
             lr = DEFAULT_LEARNING_RATE[self.optimizer]
+        if self.noise_scale == "feature":
+            input_scale = _column_std(X)
+        else:
+            input_scale = np.ones(X.shape[1])
         return {
             "noise_std": self.noise_std,
             "dropout": self.dropout,
             "input_dropout": self.input_dropout,
             "learning_rate": lr,
             "momentum": self.momentum,
+            "input_noise_scale": input_scale,
+            "weight_noise_std": self.weight_noise_std,
+            "gradient_noise_eta": self.gradient_noise_eta,
+            "gradient_noise_gamma": self.gradient_noise_gamma,
+            **self._output_noise_hyper(y_enc),
         }
+
+    def _output_noise_hyper(self, y_enc) -> dict:
+        return {}
 
     def _train(self, spec, cfg, weights, data, hyper, seed):
         if not self.verbose:
@@ -411,6 +451,14 @@ def warn_diverged(estimator, n_iter, stacklevel):
     )
 
 
+def _column_std(a):
+    """Standard deviation of each column over the training rows; 1 where it
+    is not finite in float32 (noise relative to an overflowing spread would
+    overflow too)."""
+    std = np.std(np.asarray(a, dtype=np.float64), axis=0)
+    return np.where(np.isfinite(std.astype(np.float32)), std, 1.0)
+
+
 def _check_float32_range(X):
     if X.size and np.max(np.abs(X)) > _FLOAT32_MAX:
         raise ValueError(
@@ -460,10 +508,10 @@ _PARAMS_DOC = """
     kernel_initializer : str, default="glorot_uniform"
         Initializer of every ``Dense`` kernel, e.g. ``"he_uniform"``.
     noise_std : float, default=0.0
-        Standard deviation of the additive Gaussian noise drawn afresh for
-        every mini-batch during training. 0 disables noise. Values above 1
-        are allowed (Keras's own ``GaussianNoise`` refuses them). Noise acts
-        only in training: predictions are deterministic.
+        Standard deviation of the Gaussian noise drawn afresh for every
+        mini-batch during training at ``noise_position``. 0 disables noise.
+        Values above 1 are allowed (Keras's own ``GaussianNoise`` refuses
+        them). Noise acts only in training: predictions are deterministic.
     noise_position : str or tuple of str, default="pre_activation"
         Where the noise is added: ``"input"`` (to the features),
         ``"pre_activation"`` (``Dense -> noise -> activation`` in every hidden
@@ -472,6 +520,20 @@ _PARAMS_DOC = """
         default is hidden noise before the activation: it regularizes every
         layer without corrupting the features, and it is the variant the
         tutorials found best on the circles data.
+    noise_type : {"additive", "multiplicative"}, default="additive"
+        ``"additive"``: ``h + noise_std * eps`` (Keras's ``GaussianNoise``);
+        ``"multiplicative"``: ``h * (1 + noise_std * eps)``, Gaussian dropout
+        (Srivastava et al. 2014; Keras's ``GaussianDropout`` with
+        ``rate = noise_std**2 / (1 + noise_std**2)``), whose size follows the
+        size of each value. ``eps`` is standard normal.
+    noise_scale : {"absolute", "feature"}, default="absolute"
+        Unit of the data-space noise. ``"absolute"``: ``noise_std`` (and
+        ``target_noise_std`` of the regressor) in the data's own units.
+        ``"feature"``: relative to the standard deviation of each input
+        feature (each target column) over the training rows, so features of
+        different scales get comparable noise without rescaling first.
+        Applies to additive input noise and target noise; hidden-layer and
+        multiplicative noise have no data unit and are unaffected.
     input_dropout : float, default=0.0
         Dropout rate on the inputs, in [0, 1).
     dropout : float, default=0.0
@@ -481,6 +543,20 @@ _PARAMS_DOC = """
     max_norm : float, default=None
         ``MaxNorm`` constraint on the hidden kernels (often paired with
         dropout).
+    weight_noise_std : float, default=0.0
+        Weight noise (Graves 2011): every mini-batch, the hidden layers'
+        kernels are perturbed by Gaussian noise of this std for the forward
+        and backward pass; the gradient found there updates the clean
+        kernels. Biases and the output layer are not perturbed.
+    gradient_noise_eta : float, default=0.0
+        Annealed gradient noise (Neelakantan et al. 2015, "Adding gradient
+        noise improves learning for very deep networks"): Gaussian noise of
+        variance ``gradient_noise_eta / (1 + t) ** gradient_noise_gamma`` is
+        added to every gradient entry at training step ``t`` (0, 1, ...),
+        before the optimizer's update. The paper used eta in {0.01, 0.3, 1}.
+        0 disables it.
+    gradient_noise_gamma : float, default=0.55
+        Decay exponent of the gradient noise variance (the paper's value).
     optimizer : {"adam", "sgd", "rmsprop"}, default="adam"
         Keras's update rule and default constants.
     learning_rate : float, default=None
@@ -549,7 +625,17 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
     multiclass problems softmax and categorical cross-entropy.
 """
         + _PARAMS_DOC
-        + """    class_weight : dict, "balanced" or None, default=None
+        + """    label_smoothing : float, default=0.0
+        Keras's label smoothing, in [0, 1): targets become
+        ``onehot * (1 - label_smoothing) + label_smoothing / n_classes``
+        (``n_classes`` is 2 for binary problems) in the training loss.
+    label_flip_rate : float, default=0.0
+        Label noise, in [0, 1]: in every mini-batch each training label is
+        replaced, with this probability and afresh each time, by another
+        class drawn uniformly from the rest (binary: the other class). The
+        data are never changed; the recorded training accuracy compares with
+        the true labels.
+    class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, multiplied into ``sample_weight``.
 """
         + _COMMON_TAIL_DOC.format(score="accuracy")
@@ -570,6 +656,8 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
     _score_name = "accuracy"
     _parameter_constraints = {
         **BaseNoisyMLP._parameter_constraints,
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+        "label_flip_rate": [Interval(numbers.Real, 0, 1, closed="both")],
         "class_weight": [
             Options((None, "balanced")),
             Check(lambda v: isinstance(v, dict), "a dict"),
@@ -584,10 +672,15 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         kernel_initializer="glorot_uniform",
         noise_std=0.0,
         noise_position="pre_activation",
+        noise_type="additive",
+        noise_scale="absolute",
         input_dropout=0.0,
         dropout=0.0,
         batchnorm=None,
         max_norm=None,
+        weight_noise_std=0.0,
+        gradient_noise_eta=0.0,
+        gradient_noise_gamma=0.55,
         optimizer="adam",
         learning_rate=None,
         momentum=0.0,
@@ -597,6 +690,8 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         validation_fraction=None,
         early_stopping=False,
         patience=10,
+        label_smoothing=0.0,
+        label_flip_rate=0.0,
         class_weight=None,
         random_state=None,
         verbose=0,
@@ -607,10 +702,15 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
             kernel_initializer=kernel_initializer,
             noise_std=noise_std,
             noise_position=noise_position,
+            noise_type=noise_type,
+            noise_scale=noise_scale,
             input_dropout=input_dropout,
             dropout=dropout,
             batchnorm=batchnorm,
             max_norm=max_norm,
+            weight_noise_std=weight_noise_std,
+            gradient_noise_eta=gradient_noise_eta,
+            gradient_noise_gamma=gradient_noise_gamma,
             optimizer=optimizer,
             learning_rate=learning_rate,
             momentum=momentum,
@@ -623,6 +723,8 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
             random_state=random_state,
             verbose=verbose,
         )
+        self.label_smoothing = label_smoothing
+        self.label_flip_rate = label_flip_rate
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
@@ -694,6 +796,18 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
             return compute_sample_weight(cw, labels).astype(np.float32)
         return compute_sample_weight("balanced", labels).astype(np.float32)
 
+    def _output_noise_flags(self):
+        return {
+            "label_smoothing": self.label_smoothing > 0,
+            "label_flip": self.label_flip_rate > 0,
+        }
+
+    def _output_noise_hyper(self, y_enc):
+        return {
+            "label_smoothing": self.label_smoothing,
+            "label_flip_rate": self.label_flip_rate,
+        }
+
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), in the order of
         ``classes_``."""
@@ -724,6 +838,12 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
     Single and multi-output targets are supported.
 """
         + _PARAMS_DOC
+        + """    target_noise_std : float, default=0.0
+        Target noise: every mini-batch, the regression targets are fitted
+        with Gaussian noise of this std added (in the target's units, or
+        relative to each target column's training std with
+        ``noise_scale="feature"``). The data are never changed.
+"""
         + _COMMON_TAIL_DOC.format(score="r2")
         + """
     Examples
@@ -738,6 +858,10 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
     )
 
     _score_name = "r2"
+    _parameter_constraints = {
+        **BaseNoisyMLP._parameter_constraints,
+        "target_noise_std": [Interval(numbers.Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -747,10 +871,15 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         kernel_initializer="glorot_uniform",
         noise_std=0.0,
         noise_position="pre_activation",
+        noise_type="additive",
+        noise_scale="absolute",
         input_dropout=0.0,
         dropout=0.0,
         batchnorm=None,
         max_norm=None,
+        weight_noise_std=0.0,
+        gradient_noise_eta=0.0,
+        gradient_noise_gamma=0.55,
         optimizer="adam",
         learning_rate=None,
         momentum=0.0,
@@ -760,6 +889,7 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         validation_fraction=None,
         early_stopping=False,
         patience=10,
+        target_noise_std=0.0,
         random_state=None,
         verbose=0,
     ):
@@ -769,10 +899,15 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
             kernel_initializer=kernel_initializer,
             noise_std=noise_std,
             noise_position=noise_position,
+            noise_type=noise_type,
+            noise_scale=noise_scale,
             input_dropout=input_dropout,
             dropout=dropout,
             batchnorm=batchnorm,
             max_norm=max_norm,
+            weight_noise_std=weight_noise_std,
+            gradient_noise_eta=gradient_noise_eta,
+            gradient_noise_gamma=gradient_noise_gamma,
             optimizer=optimizer,
             learning_rate=learning_rate,
             momentum=momentum,
@@ -785,6 +920,7 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
             random_state=random_state,
             verbose=verbose,
         )
+        self.target_noise_std = target_noise_std
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``X`` and real targets ``y``.
@@ -819,6 +955,16 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         self._y_ndim = y.ndim
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         return "regression", y2.shape[1], y2.astype(np.float32)
+
+    def _output_noise_flags(self):
+        return {"target_noise": self.target_noise_std > 0}
+
+    def _output_noise_hyper(self, y_enc):
+        if self.noise_scale == "feature":
+            scale = _column_std(y_enc)
+        else:
+            scale = np.ones(y_enc.shape[1])
+        return {"target_noise_std": self.target_noise_std, "target_noise_scale": scale}
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""

@@ -10,9 +10,12 @@ two realizations that must agree:
 * the engine's functional forward pass (``skrobust/engine/_core.py``), which
   trains the same weights inside one compiled loop.
 
-Only *structure* lives in the spec. Values that do not change shapes (noise
-std, dropout rates, learning rate) are *hyperparameters*, handed to the
-engine as data so that one compiled program serves a whole grid.
+Only *structure* lives in the spec: the layers, and which kinds of
+training-time noise are switched on (each adds operations to the compiled
+training step, so a fit without it pays nothing). Values that do not change
+shapes (noise std, dropout rates, learning rate, label-noise rates) are
+*hyperparameters*, handed to the engine as data so that one compiled program
+serves a whole grid.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from skrobust._layers import GaussianNoise
 
 NOISE_POSITIONS = ("input", "pre_activation", "post_activation")
+NOISE_TYPES = ("additive", "multiplicative")
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,21 @@ class NetworkSpec:
         Initializer of every Dense kernel (a name Keras knows).
     noise_sites : tuple of str
         Subset of ``NOISE_POSITIONS`` where a noise layer exists.
+    noise_type : {"additive", "multiplicative"}
+        What the noise layers do: ``h + std * eps`` or ``h * (1 + std * eps)``
+        (Gaussian dropout).
     input_dropout, dropout : bool
         Whether an input / hidden dropout layer exists.
     batchnorm : {None, "before", "after"}
         Batch normalization before or after each hidden activation.
     max_norm : float or None
         MaxNorm constraint on hidden kernels.
+    weight_noise, gradient_noise : bool
+        Whether hidden kernels / gradients get Gaussian noise each step.
+    label_smoothing, label_flip : bool
+        Whether classification targets are smoothed / randomly flipped.
+    target_noise : bool
+        Whether regression targets get Gaussian noise each step.
     """
 
     n_features: int
@@ -66,6 +79,12 @@ class NetworkSpec:
     dropout: bool = False
     batchnorm: str | None = None
     max_norm: float | None = None
+    noise_type: str = "additive"
+    weight_noise: bool = False
+    gradient_noise: bool = False
+    label_smoothing: bool = False
+    label_flip: bool = False
+    target_noise: bool = False
 
     @property
     def output_activation(self) -> str:
@@ -155,8 +174,11 @@ def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model
     Layer order per hidden layer: ``Dense -> [BatchNormalization if "before"]
     -> [GaussianNoise if "pre_activation"] -> Activation -> [BatchNormalization
     if "after"] -> [GaussianNoise if "post_activation"] -> [Dropout]``.
-    Noise and dropout layers are identities at inference. Rates are set later
-    by :func:`set_hyperparameters`.
+    Multiplicative noise uses ``keras.layers.GaussianDropout`` in place of
+    ``GaussianNoise``. Noise and dropout layers are identities at inference.
+    Rates are set later by :func:`set_hyperparameters`. Weight, gradient,
+    label and target noise are part of training, not of the network, and
+    have no layer.
 
     Every random layer and initializer gets an explicit seed: Keras draws an
     unseeded one from Python's global ``random`` module, and skrobust must not
@@ -168,10 +190,18 @@ def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model
         return keras_initializer(spec.kernel_initializer, next(seeds))
 
     constraint = keras.constraints.MaxNorm(spec.max_norm) if spec.max_norm else None
+
+    def noise_layer(name):
+        if spec.noise_type == "multiplicative":
+            # Built with a placeholder rate: a GaussianDropout built with
+            # rate 0 has no seed generator and fails if the rate is raised.
+            return keras.layers.GaussianDropout(0.5, seed=next(seeds), name=name)
+        return GaussianNoise(0.0, seed=next(seeds), name=name)
+
     inputs = keras.Input(shape=(spec.n_features,), name="input")
     x = inputs
     if "input" in spec.noise_sites:
-        x = GaussianNoise(0.0, seed=next(seeds), name="input_noise")(x)
+        x = noise_layer("input_noise")(x)
     if spec.input_dropout:
         x = keras.layers.Dropout(0.0, seed=next(seeds), name="input_dropout")(x)
     for i, units in enumerate(spec.hidden_layer_sizes):
@@ -184,12 +214,12 @@ def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model
         if spec.batchnorm == "before":
             x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
         if "pre_activation" in spec.noise_sites:
-            x = GaussianNoise(0.0, seed=next(seeds), name=f"noise_{i}")(x)
+            x = noise_layer(f"noise_{i}")(x)
         x = keras.layers.Activation(spec.activation, name=f"activation_{i}")(x)
         if spec.batchnorm == "after":
             x = keras.layers.BatchNormalization(name=f"batchnorm_{i}")(x)
         if "post_activation" in spec.noise_sites:
-            x = GaussianNoise(0.0, seed=next(seeds), name=f"noise_{i}")(x)
+            x = noise_layer(f"noise_{i}")(x)
         if spec.dropout:
             x = keras.layers.Dropout(0.0, seed=next(seeds), name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(
@@ -205,10 +235,14 @@ def set_hyperparameters(
     model: keras.Model, *, noise_std: float, dropout: float, input_dropout: float
 ) -> None:
     """Write the training-time rates into the Keras layers (for inspection,
-    saving and any later ``Model.fit`` by the user)."""
+    saving and any later ``Model.fit`` by the user). A ``GaussianDropout``
+    layer gets the rate whose multiplicative std is ``noise_std``
+    (``std = sqrt(rate / (1 - rate))``)."""
     for layer in model.layers:
         if isinstance(layer, GaussianNoise):
             layer.stddev = float(noise_std)
+        elif isinstance(layer, keras.layers.GaussianDropout):
+            layer.rate = float(noise_std) ** 2 / (1.0 + float(noise_std) ** 2)
         elif isinstance(layer, keras.layers.Dropout):
             rate = input_dropout if layer.name == "input_dropout" else dropout
             layer.rate = float(rate)

@@ -451,11 +451,27 @@ def _restore_params(cls, meta, label):
     return estimator
 
 
+# Spec fields added after format version 1 was first written, with the value
+# that describes an older file.
+_LATER_SPEC_FIELDS = {
+    "noise_type": "additive",
+    "weight_noise": False,
+    "gradient_noise": False,
+    "label_smoothing": False,
+    "label_flip": False,
+    "target_noise": False,
+}
+
+
 def _restore_spec(meta, label):
-    from skrobust._network import NOISE_POSITIONS, NetworkSpec
+    from skrobust._network import NOISE_POSITIONS, NOISE_TYPES, NetworkSpec
 
     fields = {k: _decode(v, f"spec.{k}") for k, v in _dict(meta, "spec", label).items()}
     names = {f.name for f in dataclasses.fields(NetworkSpec)}
+    # Files written before a training-noise kind existed lack its flag: it
+    # was off.
+    for name in set(_LATER_SPEC_FIELDS) - set(fields):
+        fields[name] = _LATER_SPEC_FIELDS[name]
     if set(fields) != names:
         raise ValueError(f"{label}: the network description is malformed.")
 
@@ -478,6 +494,10 @@ def _restore_spec(meta, label):
         and isinstance(fields["input_dropout"], bool)
         and isinstance(fields["dropout"], bool)
         and fields["batchnorm"] in (None, "before", "after")
+        and fields["noise_type"] in NOISE_TYPES
+        and all(
+            isinstance(fields[f], bool) for f in _LATER_SPEC_FIELDS if f != "noise_type"
+        )
         and (
             fields["max_norm"] is None
             or (isinstance(fields["max_norm"], float) and fields["max_norm"] > 0)

@@ -181,13 +181,40 @@ def _sum_squares(y):
     return 0.0
 
 
-def hyper_arrays(*, noise_std, dropout, input_dropout, learning_rate, momentum):
+def hyper_arrays(
+    *,
+    noise_std,
+    dropout,
+    input_dropout,
+    learning_rate,
+    momentum,
+    input_noise_scale=1.0,
+    weight_noise_std=0.0,
+    gradient_noise_eta=0.0,
+    gradient_noise_gamma=0.55,
+    label_smoothing=0.0,
+    label_flip_rate=0.0,
+    target_noise_std=0.0,
+    target_noise_scale=1.0,
+):
+    """The values a compiled program takes as data (so one program serves a
+    whole grid). ``input_noise_scale`` (one entry per feature) and
+    ``target_noise_scale`` (one per target column) multiply the std of
+    additive input noise and of target noise."""
     return {
         "noise_std": np.float32(noise_std),
         "dropout": np.float32(dropout),
         "input_dropout": np.float32(input_dropout),
         "learning_rate": np.float32(learning_rate),
         "momentum": np.float32(momentum),
+        "input_noise_scale": np.asarray(input_noise_scale, np.float32),
+        "weight_noise_std": np.float32(weight_noise_std),
+        "gradient_noise_eta": np.float32(gradient_noise_eta),
+        "gradient_noise_gamma": np.float32(gradient_noise_gamma),
+        "label_smoothing": np.float32(label_smoothing),
+        "label_flip_rate": np.float32(label_flip_rate),
+        "target_noise_std": np.float32(target_noise_std),
+        "target_noise_scale": np.asarray(target_noise_scale, np.float32),
     }
 
 

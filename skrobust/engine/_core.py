@@ -29,10 +29,18 @@ RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
 MAXNORM_EPSILON = 1e-7
 DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
 
-# Sites of random draws, so that each layer's noise is independent.
+# Sites of random draws, so that each layer's and each kind's noise is
+# independent. Sites stay below 2**20 (the TensorFlow engine packs a step
+# counter and a site into one int64 seed word).
 SITE_INPUT_NOISE = 0
 SITE_INPUT_DROPOUT = 1
 SITE_HIDDEN = 2  # hidden layer i uses SITE_HIDDEN + 2 * i (noise) and + 1 (dropout)
+SITE_WEIGHT = 1 << 16  # + i: noise on hidden kernel i
+SITE_GRADIENT = 2 << 16  # + j: noise on the gradient of parameter tensor j
+SITE_LABEL_FLIP = 3 << 16  # whether a label is flipped
+SITE_LABEL_CLASS = (3 << 16) + 1  # which other class it becomes
+SITE_TARGET = (3 << 16) + 2  # regression target noise
+MAX_HIDDEN_LAYERS = (1 << 15) - 2
 
 
 def _masked_moments(h, mask):
@@ -55,8 +63,13 @@ def forward(
     activation = keras.activations.get(spec.activation)
     new_bn = {"means": [], "vars": []} if spec.batchnorm else {}
 
-    def noise(h, site):
-        return h + hyper["noise_std"] * rng.normal(site, ops.shape(h))
+    def noise(h, site, scale=None):
+        eps = rng.normal(site, ops.shape(h))
+        if spec.noise_type == "multiplicative":
+            # Gaussian dropout: h * N(1, std^2), whatever the scale of h.
+            return h * (1.0 + hyper["noise_std"] * eps)
+        std = hyper["noise_std"] if scale is None else hyper["noise_std"] * scale
+        return h + std * eps
 
     def drop(h, rate, site):
         keep = ops.cast(rng.uniform(site, ops.shape(h)) >= rate, h.dtype)
@@ -76,13 +89,24 @@ def forward(
             mean, var = bn_state["means"][i], bn_state["vars"][i]
         return (h - mean) * ops.rsqrt(var + BN_EPSILON) * gamma + beta
 
+    kernels = params["kernels"]
+    if training and spec.weight_noise:
+        # Weight noise (Graves 2011): every mini-batch sees hidden kernels
+        # perturbed by fresh Gaussian noise; the gradient at the perturbed
+        # kernels updates the clean ones.
+        kernels = [
+            k + hyper["weight_noise_std"] * rng.normal(SITE_WEIGHT + i, ops.shape(k))
+            if i < len(kernels) - 1
+            else k
+            for i, k in enumerate(kernels)
+        ]
     h = x
     if training and "input" in spec.noise_sites:
-        h = noise(h, SITE_INPUT_NOISE)
+        h = noise(h, SITE_INPUT_NOISE, hyper.get("input_noise_scale"))
     if training and spec.input_dropout:
         h = drop(h, hyper["input_dropout"], SITE_INPUT_DROPOUT)
     for i in range(len(spec.hidden_layer_sizes)):
-        h = ops.matmul(h, params["kernels"][i]) + params["biases"][i]
+        h = ops.matmul(h, kernels[i]) + params["biases"][i]
         if spec.batchnorm == "before":
             h = batchnorm(h, i)
         if training and "pre_activation" in spec.noise_sites:
@@ -94,7 +118,7 @@ def forward(
             h = noise(h, SITE_HIDDEN + 2 * i)
         if training and spec.dropout:
             h = drop(h, hyper["dropout"], SITE_HIDDEN + 2 * i + 1)
-    logits = ops.matmul(h, params["kernels"][-1]) + params["biases"][-1]
+    logits = ops.matmul(h, kernels[-1]) + params["biases"][-1]
     if not training:
         new_bn = bn_state
     return logits, new_bn
@@ -110,15 +134,76 @@ def output_activation(spec, logits):
 
 def per_sample_loss(spec, logits, y):
     """Binary / categorical cross-entropy (from logits, the numerically stable
-    form Keras also uses when it can see the logits) or mean squared error."""
+    form Keras also uses when it can see the logits) or mean squared error.
+
+    Multiclass targets are class indices, or (after label noise) rows of
+    class probabilities; binary targets may be probabilities too."""
     if spec.task == "binary":
         z = logits[:, 0]
         return ops.relu(z) - z * y[:, 0] + ops.log1p(ops.exp(-ops.abs(z)))
     if spec.task == "multiclass":
         logp = ops.log_softmax(logits, axis=-1)
-        onehot = ops.one_hot(ops.cast(y, "int32"), spec.n_outputs)
-        return -ops.sum(onehot * logp, axis=-1)
+        if len(y.shape) == 1:
+            y = ops.one_hot(ops.cast(y, "int32"), spec.n_outputs)
+        return -ops.sum(y * logp, axis=-1)
     return ops.mean(ops.square(logits - y), axis=-1)
+
+
+def noisy_targets(spec, y, hyper, rng):
+    """The targets one training mini-batch is fitted to.
+
+    * ``label_flip``: each label is replaced, with probability
+      ``label_flip_rate`` and afresh every mini-batch, by one of the other
+      classes chosen uniformly (binary: the other class);
+    * ``label_smoothing``: Keras's rule, ``y * (1 - s) + s / n_classes``;
+    * ``target_noise``: regression targets plus Gaussian noise with std
+      ``target_noise_std`` (times each target column's scale).
+    """
+    if spec.target_noise:
+        eps = rng.normal(SITE_TARGET, ops.shape(y))
+        return y + hyper["target_noise_std"] * hyper["target_noise_scale"] * eps
+    if not (spec.label_flip or spec.label_smoothing):
+        return y
+    n = ops.shape(y)[0]
+    if spec.task == "binary":
+        if spec.label_flip:
+            flip = rng.uniform(SITE_LABEL_FLIP, (n, 1)) < hyper["label_flip_rate"]
+            y = ops.where(flip, 1.0 - y, y)
+        if spec.label_smoothing:
+            s = hyper["label_smoothing"]
+            y = y * (1.0 - s) + 0.5 * s
+        return y
+    k = spec.n_outputs
+    labels = ops.cast(y, "int32")
+    if spec.label_flip:
+        flip = rng.uniform(SITE_LABEL_FLIP, (n,)) < hyper["label_flip_rate"]
+        shift = 1 + ops.cast(
+            ops.floor(rng.uniform(SITE_LABEL_CLASS, (n,)) * (k - 1)), "int32"
+        )
+        # A uniform of exactly 1 - 2**-24 times (k - 1) stays below k - 1.
+        shift = ops.minimum(shift, k - 1)
+        labels = ops.where(flip, (labels + shift) % k, labels)
+    onehot = ops.one_hot(labels, k)
+    if spec.label_smoothing:
+        s = hyper["label_smoothing"]
+        onehot = onehot * (1.0 - s) + s / k
+    return onehot
+
+
+def gradient_noise(spec, grads, step, hyper, rng):
+    """Annealed Gaussian gradient noise (Neelakantan et al. 2015): every
+    gradient entry gets noise of variance ``eta / (1 + t) ** gamma`` at
+    training step ``t`` (counted from 0)."""
+    t = ops.cast(step, "float32")
+    std = ops.sqrt(
+        hyper["gradient_noise_eta"] / ops.power(1.0 + t, hyper["gradient_noise_gamma"])
+    )
+    flat = _flat(grads)
+    noisy = [
+        g + std * rng.normal(SITE_GRADIENT + j, ops.shape(g))
+        for j, g in enumerate(flat)
+    ]
+    return _unflat(grads, noisy)
 
 
 def score_terms(spec, logits, y, mask):
@@ -141,7 +226,9 @@ def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
         spec, params, bn_state, xb, training=True, hyper=hyper, rng=rng, mask=mask
     )
     count = ops.maximum(ops.sum(mask), 1.0)
-    loss = ops.sum(per_sample_loss(spec, logits, yb) * wb * mask) / count
+    targets = noisy_targets(spec, yb, hyper, rng)
+    loss = ops.sum(per_sample_loss(spec, logits, targets) * wb * mask) / count
+    # The recorded training score compares with the clean targets.
     return loss, (new_bn, score_terms(spec, logits, yb, mask))
 
 

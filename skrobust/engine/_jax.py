@@ -121,6 +121,8 @@ def make_epoch(spec, cfg, rng_class=_Rng):
             (loss, (new_bn, score)), grads = grad_fn(
                 params, bn, X[idx], y[idx], w[idx], bm, hyper, rng
             )
+            if spec.gradient_noise:
+                grads = _core.gradient_noise(spec, grads, step, hyper, rng)
             count = jnp.sum(bm)
             new_params, new_opt = _core.apply_updates(
                 cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm

@@ -39,7 +39,9 @@ import tensorflow as tf
 
 from skrobust.engine import _core
 
-_SITES = 64  # > any site number _core uses for a network of <= 30 hidden layers
+# Seeds are (key, counter * _SITES + site): every site number _core uses is
+# below _SITES, and counters (epochs times batches) stay far below 2**43.
+_SITES = 1 << 20
 # Mini-batch steps per compiled call from which XLA's compile time pays off.
 _XLA_MIN_STEPS = 256
 # Multiply-adds of one mini-batch's forward pass above which the graph tier
@@ -145,6 +147,8 @@ def make_loop(spec, cfg, xla=None):
                         rng,
                     )
                 grads = tape.gradient(loss, params)
+                if spec.gradient_noise:
+                    grads = _core.gradient_noise(spec, grads, step, hyper, rng)
                 count = tf.reduce_sum(bm)
                 new_params, new_opt = _core.apply_updates(
                     cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm

@@ -262,8 +262,14 @@ def _prepare_member(
     n_train = Xv.shape[0]
     seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
     spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
-    base = dataclasses.replace(spec, noise_sites=(), input_dropout=False, dropout=False)
-    flags = (spec.noise_sites, spec.input_dropout, spec.dropout)
+    base = dataclasses.replace(
+        spec, noise_sites=(), noise_type="additive", **dict.fromkeys(_SWITCHES, False)
+    )
+    flags = (
+        spec.noise_sites,
+        spec.noise_type if spec.noise_sites else None,
+        tuple(getattr(spec, f) for f in _SWITCHES),
+    )
     eff_bs = min(int(final.batch_size), n_train)
     group = (base, final.optimizer, eff_bs, bool(final.shuffle), int(final.epochs))
     return _Member(
@@ -277,24 +283,43 @@ def _prepare_member(
         flags=flags,
         group=group,
         data=engine.prepare_data(Xv, y_enc, sw),
-        hyper=engine.hyper_arrays(**final._hyperparameters()),
+        hyper=engine.hyper_arrays(**final._hyperparameters(Xv, y_enc)),
         weights=init_weights(spec, seed_init),
         seed=seed_train,
     )
 
 
+# Spec flags that switch a random operation on. A member without one can join
+# a run that has it: its zero rate multiplies the shared draw by zero, which
+# is exactly the plain fit without the operation.
+_SWITCHES = (
+    "input_dropout",
+    "dropout",
+    "weight_noise",
+    "gradient_noise",
+    "label_smoothing",
+    "label_flip",
+    "target_noise",
+)
+
+
 def _covers(big, small):
-    return set(small[0]) <= set(big[0]) and big[1] >= small[1] and big[2] >= small[2]
+    sites_big, type_big, on_big = big
+    sites_small, type_small, on_small = small
+    return (
+        set(sites_small) <= set(sites_big)
+        and (type_small is None or type_small == type_big)
+        and all(b >= s for b, s in zip(on_big, on_small, strict=True))
+    )
 
 
 def _assign_flags(members):
-    """Members whose noise sites and dropout layers are a subset of another
-    member set's join that set's run: a zero rate multiplies the shared draw
-    by zero (exactly the plain fit, which has no such layer)."""
+    """Members whose noise sites and other random operations are a subset of
+    another member set's join that set's run (see ``_SWITCHES``)."""
     counts: dict = {}
     for m in members:
         counts[m.flags] = counts.get(m.flags, 0) + 1
-    order = sorted(counts, key=lambda f: (-(len(f[0]) + f[1] + f[2]), -counts[f]))
+    order = sorted(counts, key=lambda f: (-(len(f[0]) + sum(f[2])), -counts[f]))
     target: dict = {}
     for f in order:
         bigger = [g for g in target if target[g] == g and g != f and _covers(g, f)]
@@ -338,8 +363,12 @@ def _train_runs(members, memory_budget, max_members, verbose):
             sub.setdefault(target[m.flags], []).append(m)
         for flags, ms in sub.items():
             n_runs += 1
+            sites, noise_type, on = flags
             spec = dataclasses.replace(
-                base, noise_sites=flags[0], input_dropout=flags[1], dropout=flags[2]
+                base,
+                noise_sites=sites,
+                noise_type=noise_type or "additive",
+                **dict(zip(_SWITCHES, on, strict=True)),
             )
             data, hyper, n_max = _stack_group(ms)
             cfg = engine.make_config(
