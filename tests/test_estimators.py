@@ -524,3 +524,16 @@ def test_callers_arrays_are_not_modified(circles):
     est.predict(X)
     for original, copy in zip((X, y, w), copies, strict=True):
         np.testing.assert_array_equal(original, copy)
+
+
+@pytest.mark.parametrize("cls", [Clf, Reg])
+def test_docstring_documents_every_parameter_in_signature_order(cls):
+    import inspect
+    import re
+
+    signature = list(inspect.signature(cls.__init__).parameters)[1:]
+    section = cls.__doc__.split("Parameters\n    ----------\n")[1].split(
+        "\n    Attributes\n"
+    )[0]
+    documented = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
+    assert documented == signature
