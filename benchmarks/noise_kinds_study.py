@@ -231,6 +231,7 @@ def make_search(variant: Variant, study: Study, setup: Setup, task: str):
         {f"mlp__{study.param}": list(settings)},
         scoring="accuracy" if task == "classification" else "r2",
         cv=cv,
+        return_train_score=True,
         verbose=1,
     )
     return search, settings
@@ -252,9 +253,10 @@ def run_variant(study, variant, setup):
     scores = np.array(
         [res[f"split{i}_test_score"] for i in range(n_splits)]
     ).T  # (n_settings, n_splits)
+    train = np.array([res[f"split{i}_train_score"] for i in range(n_splits)]).T
     base = scores[0]
     rows = []
-    for setting, s in zip(settings, scores, strict=True):
+    for setting, s, t in zip(settings, scores, train, strict=True):
         d = s - base
         rows.append(
             {
@@ -270,6 +272,7 @@ def run_variant(study, variant, setup):
                 "n_better": int((d > 1e-12).sum()),
                 "n_worse": int((d < -1e-12).sum()),
                 "n_splits": n_splits,
+                "train_mean": float(t.mean()),
             }
         )
     info = dict(search.batch_info_)
@@ -305,6 +308,7 @@ def write_tables(out: Path, all_rows, studies_run):
             "data set",
             study.param,
             "score mean ± std",
+            "train score",
             "Δ vs 0: mean ± std",
             "splits better / worse",
         ]
@@ -325,6 +329,7 @@ def write_tables(out: Path, all_rows, studies_run):
                     label,
                     fmt_setting(r["setting"]),
                     f"{r['mean']:.3f} ± {r['std']:.3f}",
+                    f"{r['train_mean']:.3f}",
                     delta,
                     counts,
                 ]
