@@ -307,7 +307,7 @@ def _covers(big, small):
     sites_big, type_big, on_big = big
     sites_small, type_small, on_small = small
     return (
-        set(sites_small) <= set(sites_big)
+        (not sites_small or set(sites_small) == set(sites_big))
         and (type_small is None or type_small == type_big)
         and all(b >= s for b, s in zip(on_big, on_small, strict=True))
     )
