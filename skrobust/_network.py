@@ -20,6 +20,7 @@ serves a whole grid.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import keras
@@ -93,6 +94,23 @@ class NetworkSpec:
     @property
     def layer_sizes(self) -> tuple[int, ...]:
         return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+
+
+def inference_spec(spec: NetworkSpec) -> NetworkSpec:
+    """The spec with everything that acts only in training switched off: two
+    specs with the same inference spec predict with the same program."""
+    return dataclasses.replace(
+        spec,
+        noise_sites=(),
+        noise_type="additive",
+        input_dropout=False,
+        dropout=False,
+        weight_noise=False,
+        gradient_noise=False,
+        label_smoothing=False,
+        label_flip=False,
+        target_noise=False,
+    )
 
 
 def keras_initializer(name: str, seed: int = 0):
@@ -242,7 +260,10 @@ def set_hyperparameters(
         if isinstance(layer, GaussianNoise):
             layer.stddev = float(noise_std)
         elif isinstance(layer, keras.layers.GaussianDropout):
-            layer.rate = float(noise_std) ** 2 / (1.0 + float(noise_std) ** 2)
+            var = float(noise_std) ** 2
+            # Below 1 even where var / (1 + var) rounds to 1 (std >= 1e8):
+            # Keras divides by 1 - rate.
+            layer.rate = min(var / (1.0 + var), float(np.nextafter(1.0, 0.0)))
         elif isinstance(layer, keras.layers.Dropout):
             rate = input_dropout if layer.name == "input_dropout" else dropout
             layer.rate = float(rate)

@@ -34,7 +34,8 @@ class Interval:
                 return False
         elif isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
-        if not np.isfinite(value) and not (self.right is None and value == np.inf):
+        # Infinity is outside every range (the message shows open ends).
+        if not np.isfinite(value):
             return False
         lo_ok = (
             self.left is None

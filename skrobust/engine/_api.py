@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from skrobust._network import inference_spec
+
 SUPPORTED_BACKENDS = ("jax", "tensorflow")
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
 # enough that early stopping wastes no work (the loop exits on its own) and a
@@ -277,6 +279,9 @@ PREDICT_BATCH = 65536
 def predict(spec, weights, X) -> np.ndarray:
     """Output-layer activations (probabilities or regression values)."""
     mod = backend_module()
+    # Noise, dropout and the other training-only parts change nothing at
+    # inference: the fits of a search over them share one predict program.
+    spec = inference_spec(spec)
     fn = _PREDICTS.get(
         (keras.backend.backend(), spec), lambda: mod.compile_predict(spec)
     )

@@ -314,8 +314,10 @@ def _covers(big, small):
 
 
 def _assign_flags(members):
-    """Members whose noise sites and other random operations are a subset of
-    another member set's join that set's run (see ``_SWITCHES``)."""
+    """Members join the run of a member set that ``_covers`` them: members
+    without noise layers join any run, members with noise layers only a run
+    with the same layers (``noise_std`` acts at every noise layer of the run),
+    and switched-off kinds of ``_SWITCHES`` join runs that have them on."""
     counts: dict = {}
     for m in members:
         counts[m.flags] = counts.get(m.flags, 0) + 1
