@@ -455,6 +455,11 @@ def test_pickle_round_trip_in_a_fresh_process(tmp_path, circles):
         ("learning_rate", 0.0, "'learning_rate' parameter"),
         ("max_norm", -1.0, "'max_norm' parameter"),
         ("validation_fraction", 1.0, "'validation_fraction' parameter"),
+        ("noise_std", float("inf"), "'noise_std' parameter"),
+        ("noise_std", float("nan"), "'noise_std' parameter"),
+        ("learning_rate", float("inf"), "'learning_rate' parameter"),
+        ("weight_noise_std", float("inf"), "'weight_noise_std' parameter"),
+        ("gradient_noise_eta", float("inf"), "'gradient_noise_eta' parameter"),
     ],
 )
 def test_bad_parameters_raise_naming_the_parameter(param, value, match, circles):
@@ -537,3 +542,19 @@ def test_docstring_documents_every_parameter_in_signature_order(cls):
     )[0]
     documented = re.findall(r"^    (\w+) : ", section, flags=re.MULTILINE)
     assert documented == signature
+
+
+def test_fits_differing_only_in_training_noise_share_one_predict_program(circles):
+    from skrobust import engine
+
+    engine.clear_cache()
+    variants = [
+        {},
+        {"noise_std": 0.2, "noise_type": "multiplicative"},
+        {"dropout": 0.3, "weight_noise_std": 0.1},
+        {"label_smoothing": 0.1, "gradient_noise_eta": 0.01},
+    ]
+    for params in variants:
+        Clf(**{**TINY, **params}).fit(*circles).predict(circles[0])
+    assert len(engine._api._PREDICTS._items) == 1
+    assert len(engine._api._LOOPS._items) == len(variants)
