@@ -531,7 +531,8 @@ _PARAMS_DOC = """
         ``target_noise_std`` of the regressor) in the data's own units.
         ``"feature"``: relative to the standard deviation of each input
         feature (each target column) over the training rows, so features of
-        different scales get comparable noise without rescaling first.
+        different scales get comparable noise without rescaling first (a
+        constant feature gets none).
         Applies to additive input noise and target noise; hidden-layer and
         multiplicative noise have no data unit and are unaffected.
     input_dropout : float, default=0.0
