@@ -2,14 +2,19 @@
 
 ``skrobust demo`` reproduces the noise-regularization tutorials' case studies
 with repeated fits, a grid search, robustness curves and training histories,
-or runs the same comparison on a user's CSV file. The studies themselves live
+or runs the same comparison, plus the other kinds of noise, on a user's CSV
+file (``--param`` sets any estimator parameter there). The studies themselves live
 in ``_demo.py``; this module parses arguments and checks the input data.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import shlex
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -38,6 +43,52 @@ def _levels(text: str) -> tuple[float, ...]:
     return values
 
 
+def _param(text: str) -> tuple[str, object, str]:
+    """``NAME=VALUE`` as (name, value, text): the value is a Python literal
+    (``0.1``, ``(64, 32)``, ``None``, ``'adam'``) or, if it is none, the
+    string as written (``adam``)."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE (an estimator parameter), got {text!r}"
+        )
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        parsed = value.strip()
+    return name, parsed, text
+
+
+def _variants_help() -> str:
+    from skrobust._demo import (
+        CIRCLES_KEYS,
+        LABEL_NOISE_VARIANTS,
+        NOISE_KIND_VARIANTS,
+        TARGET_NOISE_VARIANTS,
+    )
+
+    def keys(variants):
+        return ", ".join(v.key for v in variants)
+
+    # "%%": argparse formats help strings with %.
+    return (
+        "comma-separated variants to run instead of all; must include baseline "
+        f"and hidden. Circles demo: {', '.join(CIRCLES_KEYS)}. With --data: the "
+        f"same but no-bn and bn-*, plus {keys(NOISE_KIND_VARIANTS)}, and "
+        f"{keys(LABEL_NOISE_VARIANTS)} (classification) or "
+        f"{keys(TARGET_NOISE_VARIANTS)} (regression)"
+    ).replace("%", "%%")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps help lines between words only, never inside a hyphenated
+    variant key such as ``bn-before``."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skrobust",
@@ -47,12 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="reproduce the tutorials' noise-regularization study (or run it on a CSV)",
+        formatter_class=_HelpFormatter,
         description=(
             "Fit the tutorials' variants (overfit baseline, input noise, hidden "
             "noise before/after the activation, input plus hidden noise, dropout, "
             "batch norm before/after) several times each, run a cross-validated "
             "grid search over the noise level, measure robustness to noisy test "
-            "inputs, and write report.md with tables and plots."
+            "inputs, and write report.md with tables and plots. On a CSV (--data) "
+            "it also compares the other noise kinds: Gaussian dropout, "
+            "feature-scaled input noise, weight noise, annealed gradient noise, "
+            "and label smoothing and flipping (classification) or target noise "
+            "(regression)."
         ),
     )
     demo.add_argument(
@@ -86,6 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="force the task of --data (default: inferred from the target)",
     )
     demo.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        dest="params",
+        metavar="NAME=VALUE",
+        help="with --data: an estimator parameter for every variant and the grid "
+        "search, e.g. --param learning_rate=0.003 --param 'hidden_layer_sizes=(64, "
+        "64)'; repeatable. VALUE is a Python literal, or else a string. A "
+        "variant's own noise settings take precedence",
+    )
+    demo.add_argument(
+        "--variants", type=_variant_keys, metavar="KEYS", help=_variants_help()
+    )
+    demo.add_argument(
         "--random-state",
         type=int,
         default=0,
@@ -102,7 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
         ("--robustness-repeats", _positive_int),
     ):
         demo.add_argument(flag, type=kind, help=argparse.SUPPRESS)
-    demo.add_argument("--variants", type=_variant_keys, help=argparse.SUPPRESS)
     return parser
 
 
@@ -192,6 +261,51 @@ def load_csv(parser, path: Path, target: str | None, task: str | None):
     return X.to_numpy(dtype=float), y.to_numpy(), task
 
 
+def check_variants(parser, keys, task: str | None) -> None:
+    """``--variants`` keys that this mode does not run are an error."""
+    from skrobust._demo import unavailable_keys
+
+    if keys is None:
+        return
+    bad = unavailable_keys(keys, task)
+    if bad:
+        where = (
+            "the circles demo (only with --data)" if task is None else f"a {task} CSV"
+        )
+        parser.error(f"--variants: {', '.join(bad)} cannot run on {where}; see --help")
+
+
+def check_params(parser, pairs, task: str) -> dict:
+    """The ``--param`` settings as a dict, checked like the estimator's own
+    constructor parameters; every problem is a one-line ``parser.error``."""
+    from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
+    from skrobust._validation import InvalidParameterError, validate_params
+
+    Model = NoisyMLPClassifier if task == "classification" else NoisyMLPRegressor
+    names = sorted(Model().get_params())
+    params = {}
+    for name, value, text in pairs:
+        if name == "random_state":
+            parser.error(
+                "--param random_state: use --random-state N (repeat r is seeded N + r)"
+            )
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            parser.error(
+                f"--param {text}: {name!r} is not a parameter of "
+                f"{Model.__name__}, the estimator for {task}{hint}"
+            )
+        params[name] = value
+    try:
+        validate_params(Model(**params))
+    except InvalidParameterError as exc:
+        # The message names the parameter; show it as the user wrote it.
+        texts = [text for name, _, text in pairs if repr(name) in str(exc)]
+        parser.error(f"--param {texts[-1] if texts else ''}: {exc}")
+    return params
+
+
 def _command_line(args, settings) -> str:
     """The command as the report shows it: no paths, only a file's name."""
     parts = ["skrobust demo"]
@@ -199,7 +313,14 @@ def _command_line(args, settings) -> str:
         parts.append("--quick")
     parts += [f"--repeats {settings.repeats}", f"--epochs {settings.epochs}"]
     if args.data is not None:
-        parts += [f"--data {args.data.name}", f"--target {args.target}"]
+        parts += [f"--data {shlex.quote(args.data.name)}"]
+        parts += [f"--target {shlex.quote(args.target)}"]
+        if args.task is not None:
+            parts.append(f"--task {args.task}")
+    for _, _, text in args.params or ():
+        parts.append(f"--param {shlex.quote(text)}")
+    if args.variants is not None:
+        parts.append(f"--variants {','.join(args.variants)}")
     parts.append(f"--random-state {settings.random_state}")
     return " ".join(parts)
 
@@ -221,6 +342,12 @@ def demo(parser, args) -> int:
         data = load_csv(parser, args.data, args.target, args.task)
     elif args.task is not None:
         parser.error("--task needs --data CSV")
+    elif args.params:
+        parser.error(
+            "--param needs --data CSV (the circles demo keeps the tutorials' settings)"
+        )
+    check_variants(parser, args.variants, None if data is None else data[2])
+    params = {} if data is None else check_params(parser, args.params or (), data[2])
 
     overrides = {
         "repeats": args.repeats,
@@ -233,6 +360,7 @@ def demo(parser, args) -> int:
         "robustness_repeats": args.robustness_repeats,
         "variants": args.variants,
         "random_state": args.random_state,
+        "estimator_params": params,
     }
     if data is not None:
         # A user's table: a smaller default network and fewer epochs than the
@@ -254,6 +382,14 @@ def demo(parser, args) -> int:
             f"{args.data.name}: {task} of {args.target!r} on {X.shape[1]} features "
             f"({'forced' if args.task else 'inferred'}; --task overrides it)"
         )
+        conflicts = _demo.param_conflicts(
+            settings.select(_demo.csv_variants(task)), params
+        )
+        for name, keys in conflicts.items():
+            print(
+                f"Note: --param {name} does not apply to {', '.join(keys)}: "
+                "they set it themselves."
+            )
         studies = _demo.run_csv(
             X, y, task, args.data.name, settings, out, _progress_factory
         )

@@ -1,9 +1,10 @@
 """The studies behind ``skrobust demo``: what is compared, and the report.
 
 The command line (``_cli.py``) parses arguments and calls :func:`run_circles`
-or :func:`run_csv`; this module defines the variants of the tutorials, repeats
-them with different seeds, runs the grid search, robustness curves and
-training histories, draws the figures and writes ``report.md``.
+or :func:`run_csv`; this module defines the variants of the tutorials (and,
+for a user's CSV, of the other noise kinds), repeats them with different
+seeds, runs the grid search, robustness curves and training histories, draws
+the figures and writes ``report.md``.
 """
 
 from __future__ import annotations
@@ -77,9 +78,67 @@ BATCHNORM_VARIANTS = (
     Variant("bn-before", "batch norm before activation", {"batchnorm": "before"}),
     Variant("bn-after", "batch norm after activation", {"batchnorm": "after"}),
 )
+# The other places to add noise (issue 7), compared on a user's CSV only: the
+# circles study keeps the tutorials' variants. Small, common settings; every
+# one is a constructor parameter that ``--param`` or a grid search can change.
+NOISE_KIND_VARIANTS = (
+    Variant(
+        "gaussian-dropout",
+        "Gaussian dropout 0.5 (post-activation)",
+        {
+            "noise_std": 0.5,
+            "noise_type": "multiplicative",
+            "noise_position": "post_activation",
+        },
+    ),
+    Variant(
+        "input-feature",
+        "input noise 0.1 × feature std",
+        {"noise_std": 0.1, "noise_position": "input", "noise_scale": "feature"},
+    ),
+    Variant("weight", "weight noise 0.05", {"weight_noise_std": 0.05}),
+    Variant(
+        "gradient", "annealed gradient noise eta 0.01", {"gradient_noise_eta": 0.01}
+    ),
+)
+LABEL_NOISE_VARIANTS = (
+    Variant("label-smoothing", "label smoothing 0.1", {"label_smoothing": 0.1}),
+    Variant("label-flip", "label flipping 0.05", {"label_flip_rate": 0.05}),
+)
+TARGET_NOISE_VARIANTS = (
+    Variant(
+        "target",
+        "target noise 0.1 × target std",
+        {"target_noise_std": 0.1, "noise_scale": "feature"},
+    ),
+)
 # The robustness curves and training histories compare these two.
 REQUIRED_KEYS = ("baseline", "hidden")
-VARIANT_KEYS = tuple(v.key for v in CIRCLES_VARIANTS + BATCHNORM_VARIANTS)
+CIRCLES_KEYS = tuple(v.key for v in CIRCLES_VARIANTS + BATCHNORM_VARIANTS)
+CSV_ONLY_KEYS = tuple(
+    v.key for v in NOISE_KIND_VARIANTS + LABEL_NOISE_VARIANTS + TARGET_NOISE_VARIANTS
+)
+VARIANT_KEYS = CIRCLES_KEYS + CSV_ONLY_KEYS
+
+
+def csv_variants(task: str) -> tuple:
+    """The variants of the CSV mode for a task: the circles variants (without
+    the tutorials' circles numbers) and the noise kinds that fit the task."""
+    output_noise = (
+        LABEL_NOISE_VARIANTS if task == "classification" else TARGET_NOISE_VARIANTS
+    )
+    return (
+        tuple(replace(v, tutorial=None) for v in CIRCLES_VARIANTS)
+        + NOISE_KIND_VARIANTS
+        + output_noise
+    )
+
+
+def unavailable_keys(keys, task: str | None) -> list:
+    """The ``keys`` that the circles demo (``task`` None) or the CSV mode for
+    ``task`` does not run."""
+    allowed = CIRCLES_KEYS if task is None else {v.key for v in csv_variants(task)}
+    return [k for k in keys if k not in allowed]
 
 
 @dataclass(frozen=True)
@@ -100,6 +159,9 @@ class Settings:
     # Keys of the variants to run (None: all); lets tests run fewer compiled
     # programs.
     variants: tuple | None = None
+    # Estimator parameters for every variant of the CSV mode (``--param``);
+    # a variant's own settings take precedence.
+    estimator_params: dict = field(default_factory=dict)
 
     def select(self, variants):
         return tuple(
@@ -149,6 +211,10 @@ class Study:
     robustness_relative: bool = False
     extra_sections: list = field(default_factory=list)
     figures: list = field(default_factory=list)
+    # The tables show the tutorials' numbers (the circles data only).
+    tutorial_column: bool = True
+    # The terminal table adds each variant's paired difference from the first.
+    paired_column: bool = False
 
 
 # -- running ------------------------------------------------------------------
@@ -468,24 +534,26 @@ def _history_section(png, text):
 def run_csv(
     X, y, task: str, source: str, settings: Settings, out: Path, progress_factory
 ) -> list[Study]:
-    """The circles variants on a user's data: standardized features, a
-    different train/test split (70/30) and seed for every repeat."""
+    """The circles variants and the other noise kinds on a user's data:
+    standardized features, a different train/test split (70/30) and seed for
+    every repeat."""
     _check_matplotlib()
     rs = settings.random_state
     classification = task == "classification"
     Model = NoisyMLPClassifier if classification else NoisyMLPRegressor
     step = Model.__name__.lower()
+    # Every variant: the demo's network, then ``--param``, then its own
+    # settings (a variant stays what its name says).
+    common = {
+        "hidden_layer_sizes": (settings.hidden_units,),
+        "epochs": settings.epochs,
+        **settings.estimator_params,
+    }
 
     def make_model(params, seed, **extra):
         return make_pipeline(
             StandardScaler(),
-            Model(
-                (settings.hidden_units,),
-                epochs=settings.epochs,
-                random_state=seed,
-                **params,
-                **extra,
-            ),
+            Model(**{**common, **params, **extra, "random_state": seed}),
         )
 
     def split(r):
@@ -495,7 +563,7 @@ def run_csv(
         )
         return X_tr, y_tr, X_te, y_te
 
-    variants = settings.select(CIRCLES_VARIANTS)
+    variants = settings.select(csv_variants(task))
     n_grid = len(settings.grid_levels) * settings.cv + 1
     total = settings.repeats * len(variants) + n_grid + 2
     with progress_factory(total) as bar:
@@ -539,14 +607,9 @@ def run_csv(
         title=f"{source} ({task})",
         description=(
             f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
-            f"`StandardScaler` in a Pipeline; a new stratified 70/30 train/test "
-            f"split for every repeat; one hidden layer of {settings.hidden_units} "
-            f"ReLU units, Adam, batch size 32, {settings.epochs} epochs."
-            if classification
-            else f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
-            f"`StandardScaler` in a Pipeline; a new 70/30 train/test split for "
-            f"every repeat; one hidden layer of {settings.hidden_units} ReLU "
-            f"units, Adam, batch size 32, {settings.epochs} epochs."
+            f"`StandardScaler` in a Pipeline; a new "
+            f"{'stratified ' if classification else ''}70/30 train/test split "
+            f"for every repeat; {_network_text(Model(**common))}."
         ),
         score_name=score_name,
         variants=results,
@@ -557,7 +620,12 @@ def run_csv(
         ),
         robustness=robust,
         robustness_relative=True,
-        extra_sections=[_history_section("history.png", history_text)],
+        extra_sections=[
+            _variant_parameters_section(variants, settings.estimator_params),
+            _history_section("history.png", history_text),
+        ],
+        tutorial_column=False,
+        paired_column=True,
     )
     _history_figure(history_models, out / "history.png")
     _variants_figure(study, out / "variants.png")
@@ -567,6 +635,71 @@ def run_csv(
     return [study]
 
 
+def _network_text(estimator) -> str:
+    """The network and training of ``estimator`` in a few words."""
+    sizes = tuple(estimator.hidden_layer_sizes)
+    layers = (
+        f"one hidden layer of {sizes[0]}"
+        if len(sizes) == 1
+        else f"{len(sizes)} hidden layers of {', '.join(map(str, sizes))}"
+    )
+    act = estimator.activation
+    act = "ReLU" if act == "relu" else f"`{act}`"
+    optimizer = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}.get(
+        estimator.optimizer, estimator.optimizer
+    )
+    return (
+        f"{layers} {act} units, {optimizer}, batch size {estimator.batch_size}, "
+        f"{estimator.epochs} epochs"
+    )
+
+
+def _format_params(params: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def param_conflicts(variants, params: dict) -> dict:
+    """For each ``--param`` name, the variants that set it themselves (their
+    own value wins)."""
+    return {
+        name: [v.key for v in variants if name in v.params]
+        for name in params
+        if any(name in v.params for v in variants)
+    }
+
+
+def _variant_parameters_section(variants, params: dict) -> str:
+    rows = [
+        [v.name, f"`{_format_params(v.params)}`" if v.params else "(none)"]
+        for v in variants
+    ]
+    lines = [
+        "### What each variant changes\n",
+        "Each variant is the baseline with these estimator parameters set; all "
+        "variants share the splits and seeds of a repeat, so their differences "
+        "are paired.\n",
+        markdown_table(["variant", "parameters"], rows) + "\n",
+    ]
+    if params:
+        lines.append(
+            f"Set for every variant with `--param`: `{_format_params(params)}`.\n"
+        )
+        for name, keys in param_conflicts(variants, params).items():
+            lines.append(
+                f"`--param {name}` does not apply to {', '.join(keys)}: they set "
+                "it themselves.\n"
+            )
+    if any(v.key == "input-feature" for v in variants):
+        lines.append(
+            "The features are standardized on each training split, so "
+            '`noise_scale="feature"` gives every feature noise of 0.1 of its '
+            "standard deviation, as absolute noise 0.1 on the standardized "
+            "features would; the feature scale matters on features that are "
+            "not standardized.\n"
+        )
+    return "\n".join(lines)
+
+
 # -- reporting ----------------------------------------------------------------
 
 
@@ -574,22 +707,30 @@ def _pm(values) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def summary_rows(study: Study) -> list[list[str]]:
-    """Rows of the summary table: variant, train, test, tutorial."""
-    return [
-        [
-            res.variant.name,
-            _pm(res.train_scores),
-            _pm(res.test_scores),
-            "" if res.variant.tutorial is None else f"{res.variant.tutorial:.3f}",
-        ]
-        for res in study.variants
-    ]
+def summary_rows(study: Study, paired: bool = False) -> list[list[str]]:
+    """Rows of the summary table: variant, train, test, then the tutorials'
+    number (circles) and, with ``paired``, the paired difference from the
+    first variant."""
+    rows = []
+    for res in study.variants:
+        row = [res.variant.name, _pm(res.train_scores), _pm(res.test_scores)]
+        if study.tutorial_column:
+            tutorial = res.variant.tutorial
+            row.append("" if tutorial is None else f"{tutorial:.3f}")
+        if paired:
+            row.append(_paired_cell(study, res))
+        rows.append(row)
+    return rows
 
 
-def summary_header(study: Study) -> list[str]:
+def summary_header(study: Study, paired: bool = False) -> list[str]:
     label = "R²" if study.score_name == "r2" else study.score_name
-    return ["variant", f"train {label}", f"test {label}", "tutorial (1 run)"]
+    header = ["variant", f"train {label}", f"test {label}"]
+    if study.tutorial_column:
+        header.append("tutorial (1 run)")
+    if paired:
+        header.append("test - baseline (s.e.), better")
+    return header
 
 
 def text_table(header, rows) -> str:
@@ -607,6 +748,23 @@ def markdown_table(header, rows) -> str:
     return "\n".join(lines)
 
 
+def _paired(study: Study, res: VariantResult):
+    """Test score of ``res`` minus the study's first variant's, paired by
+    repeat: mean, std, standard error, wins, ties, repeats."""
+    diff = np.asarray(res.test_scores) - np.asarray(study.variants[0].test_scores)
+    n = diff.size
+    sem = np.std(diff, ddof=1) / math.sqrt(n) if n > 1 else float("nan")
+    wins, ties = int(np.sum(diff > 0)), int(np.sum(diff == 0))
+    return np.mean(diff), np.std(diff), sem, wins, ties, n
+
+
+def _paired_cell(study: Study, res: VariantResult) -> str:
+    if res is study.variants[0]:
+        return ""
+    mean, _, sem, wins, _, n = _paired(study, res)
+    return f"{mean:+.3f} ({sem:.3f}), {wins}/{n}"
+
+
 def paired_difference(study: Study, name: str) -> str | None:
     """One sentence on variant ``name`` minus the study's first variant (its
     reference) in test score, paired by repeat."""
@@ -614,15 +772,10 @@ def paired_difference(study: Study, name: str) -> str | None:
     by_name = {res.variant.name: res for res in study.variants}
     if name not in by_name or reference not in by_name:
         return None
-    diff = np.asarray(by_name[name].test_scores) - np.asarray(
-        by_name[reference].test_scores
-    )
-    n = diff.size
-    wins, ties = int(np.sum(diff > 0)), int(np.sum(diff == 0))
-    sem = np.std(diff, ddof=1) / math.sqrt(n) if n > 1 else float("nan")
+    mean, std, sem, wins, ties, n = _paired(study, by_name[name])
     return (
         f"{name} minus {reference}, test {study.score_name} paired by seed: "
-        f"{np.mean(diff):+.3f} on average (std {np.std(diff):.3f}, standard error "
+        f"{mean:+.3f} on average (std {std:.3f}, standard error "
         f"{sem:.3f}); better in {wins} of {n} repeats, tied in {ties}."
     )
 
@@ -719,12 +872,22 @@ def write_report(
 def terminal_summary(studies) -> str:
     blocks = []
     for study in studies:
+        paired = study.paired_column
         blocks.append(
-            f"{study.title}\n" + text_table(summary_header(study), summary_rows(study))
+            f"{study.title}\n"
+            + text_table(summary_header(study, paired), summary_rows(study, paired))
         )
-        diff = paired_difference(study, HIDDEN_NOISE)
-        if diff:
-            blocks.append(diff)
+        if paired:
+            blocks.append(
+                f"Last column: test {study.score_name} minus the "
+                f"{study.variants[0].variant.name}'s on the same split and seed, "
+                f"mean over the {len(study.variants[0].test_scores)} repeats "
+                "(standard error), and the repeats in which the variant did better."
+            )
+        else:
+            diff = paired_difference(study, HIDDEN_NOISE)
+            if diff:
+                blocks.append(diff)
         if study.grid is not None:
             best = study.grid.best_params_[study.grid_param]
             blocks.append(

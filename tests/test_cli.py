@@ -66,27 +66,93 @@ def test_quick_demo_includes_the_batch_norm_study(tmp_path):
     assert "batch norm after activation" in report
 
 
+# The noise kinds beyond the tutorials' variants, which only the CSV mode runs.
+CLASSIFICATION_KINDS = (
+    "gaussian-dropout,input-feature,weight,gradient,label-smoothing,label-flip"
+)
+
+
 def test_demo_on_a_classification_csv(tmp_path, csv_files, capsys):
     out = tmp_path / "cls"
     argv = ["demo", *TINY, "--data", str(csv_files["classification"]),
-            "--target", "label", "--out", str(out)]  # fmt: skip
+            "--target", "label", "--out", str(out),
+            "--variants", f"baseline,hidden,{CLASSIFICATION_KINDS}"]  # fmt: skip
     assert main(argv) == 0
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "classes.csv (classification)" in report
     assert str(tmp_path) not in report  # only the file's name, no paths
     assert "test accuracy" in report
     assert len(list(out.glob("*.png"))) >= 3
-    assert "classification" in capsys.readouterr().out
+    # Every noise kind is a row of the table, with its parameters spelled out
+    # and its paired difference from the baseline.
+    for name, params in [
+        ("Gaussian dropout 0.5", "noise_type='multiplicative'"),
+        ("input noise 0.1 × feature std", "noise_scale='feature'"),
+        ("weight noise 0.05", "weight_noise_std=0.05"),
+        ("annealed gradient noise eta 0.01", "gradient_noise_eta=0.01"),
+        ("label smoothing 0.1", "label_smoothing=0.1"),
+        ("label flipping 0.05", "label_flip_rate=0.05"),
+    ]:
+        assert f"| {name}" in report and params in report
+        assert f"- {name}" in report and "minus overfit baseline" in report
+    # The circles tutorials' numbers belong to the circles data only.
+    assert "tutorial (1 run)" not in report and "0.757" not in report
+    printed = capsys.readouterr().out
+    assert "classification" in printed
+    assert "label flipping 0.05" in printed and "test - baseline (s.e.)" in printed
 
 
-def test_demo_on_a_regression_csv(tmp_path, csv_files):
+def test_demo_on_a_regression_csv_with_params(tmp_path, csv_files, capsys):
     out = tmp_path / "reg"
     argv = ["demo", *TINY, "--data", str(csv_files["regression"]),
-            "--target", "price", "--out", str(out)]  # fmt: skip
+            "--target", "price", "--out", str(out),
+            "--variants", "baseline,hidden,target",
+            "--param", "hidden_layer_sizes=(3, 2)", "--param", "optimizer=sgd",
+            "--param", "noise_std=0.05"]  # fmt: skip
     assert main(argv) == 0
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "prices.csv (regression)" in report
     assert "test R²" in report
+    assert "| target noise 0.1 × target std" in report
+    assert "target_noise_std=0.1, noise_scale='feature'" in report
+    # --param reaches every variant; a variant's own setting wins.
+    assert "2 hidden layers of 3, 2 ReLU units, SGD" in report
+    assert "--param 'hidden_layer_sizes=(3, 2)' --param optimizer=sgd" in report
+    assert "`--param noise_std` does not apply to hidden" in report
+    assert "--param noise_std does not apply to hidden" in capsys.readouterr().out
+
+
+def test_params_are_parsed_as_python_literals():
+    from skrobust._cli import _param
+
+    assert _param("hidden_layer_sizes=(64, 32)")[:2] == ("hidden_layer_sizes", (64, 32))
+    assert _param("learning_rate=None")[:2] == ("learning_rate", None)
+    assert _param("early_stopping=True")[:2] == ("early_stopping", True)
+    assert _param("noise_type='multiplicative'")[1] == "multiplicative"
+    assert _param(" optimizer = sgd ")[:2] == ("optimizer", "sgd")  # a bare word
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--param", "noise_std=-1"], "--param noise_std=-1: The 'noise_std' "),
+        (["--param", "noise_sdt=0.1"], "did you mean 'noise_std'?"),
+        (["--param", "noise_type=gaussian"], "one of 'additive', 'multiplicative'"),
+        (["--param", "label_smoothing=0.1"], "not a parameter of NoisyMLPRegressor"),
+        (["--param", "random_state=1"], "use --random-state"),
+        (["--param", "noise_std"], "expected NAME=VALUE"),
+        (["--variants", "baseline,hidden,label-flip"], "label-flip cannot run"),
+        (["--variants", "baseline,hidden,bn-after"], "bn-after cannot run"),
+    ],
+)
+def test_bad_param_or_variant_on_a_csv_is_a_clear_error(
+    csv_files, capsys, extra, message
+):
+    argv = ["demo", "--data", str(csv_files["regression"]), "--target", "price"]
+    err = _error(capsys, argv + extra)
+    assert message in err
+    assert "Traceback" not in err
+    assert message in err.strip().splitlines()[-1]  # one line after the usage
 
 
 def _error(capsys, argv):
@@ -136,6 +202,9 @@ def test_forced_task_is_checked(csv_files, capsys):
         ["demo", "--repeats", "0"],
         ["demo", "--epochs", "x"],
         ["demo", "--variants", "hidden"],
+        ["demo", "--variants", "baseline,hidden,nope"],
+        ["demo", "--variants", "baseline,hidden,weight"],  # needs --data
+        ["demo", "--param", "epochs=3"],  # needs --data
     ],
 )
 def test_bad_arguments_are_argparse_errors(capsys, argv):
@@ -162,3 +231,8 @@ def test_python_dash_m_skrobust_runs_the_cli(monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "--quick" in printed and "--data" in printed
     assert "--hidden-units" not in printed  # advanced flags stay hidden
+    assert "--param NAME=VALUE" in printed
+    from skrobust._demo import VARIANT_KEYS
+
+    for key in VARIANT_KEYS:  # --variants lists every key
+        assert key in printed
