@@ -112,6 +112,7 @@ def test_demo_on_a_regression_csv_with_params(tmp_path, csv_files, capsys):
     assert main(argv) == 0
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "prices.csv (regression)" in report
+    assert "the target standardized once" in report
     assert "test R²" in report
     assert "| target noise 0.1 × target std" in report
     assert "target_noise_std=0.1, noise_scale='feature'" in report
