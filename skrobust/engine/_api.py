@@ -220,6 +220,34 @@ def hyper_arrays(
     }
 
 
+def used_hyper(spec, cfg, hyper: dict) -> dict:
+    """The entries of ``hyper`` that the program for ``spec`` and ``cfg``
+    reads. A compiled loop carries every input it closes over through each
+    of its iterations (XLA's while loops do), so unused values are dropped."""
+    keys = {"learning_rate"}
+    if cfg.optimizer == "sgd":
+        keys.add("momentum")
+    if spec.noise_sites:
+        keys.add("noise_std")
+        if "input" in spec.noise_sites and spec.noise_type == "additive":
+            keys.add("input_noise_scale")
+    if spec.input_dropout:
+        keys.add("input_dropout")
+    if spec.dropout:
+        keys.add("dropout")
+    if spec.weight_noise:
+        keys.add("weight_noise_std")
+    if spec.gradient_noise:
+        keys.update(("gradient_noise_eta", "gradient_noise_gamma"))
+    if spec.label_smoothing:
+        keys.add("label_smoothing")
+    if spec.label_flip:
+        keys.add("label_flip_rate")
+    if spec.target_noise:
+        keys.update(("target_noise_std", "target_noise_scale"))
+    return {k: v for k, v in hyper.items() if k in keys}
+
+
 def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> TrainResult:
     """Train ``weights`` for up to ``epochs`` epochs; return NumPy weights.
 
@@ -231,7 +259,7 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
     )
     state = mod.init_state(spec, cfg, weights)
     data = mod.to_device(data)
-    hyper = mod.to_device(hyper)
+    hyper = mod.to_device(used_hyper(spec, cfg, hyper))
     key = mod.make_key(seed)
     history = {k: [] for k in cfg.history_keys}
     done = 0

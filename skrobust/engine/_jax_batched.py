@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from skrobust.engine import _jax
+from skrobust.engine._api import used_hyper
 
 # Bytes that one batched run may hold, by default: far below any machine's
 # memory, far above what small tabular searches need.
@@ -219,7 +220,7 @@ def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
     run = _compiled(spec, cfg, shared)
     state = _stack([_jax.init_state(spec, cfg, w) for w in weights])
     data = _jax.to_device(data)
-    hyper = _jax.to_device(hyper)
+    hyper = _jax.to_device(used_hyper(spec, cfg, hyper))
     if shared:
         key = _jax.make_key(int(seeds[0]))
     else:
