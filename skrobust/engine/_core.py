@@ -8,9 +8,12 @@ dropout rates, learning rate, momentum) are tensors, not Python constants.
 
 Semantics follow the Keras layers and optimizers the tutorials use: ``Dense``,
 ``BatchNormalization`` (momentum 0.99, epsilon 1e-3), inverted ``Dropout``,
-additive Gaussian noise, ``MaxNorm`` applied after each update, and Keras's
-Adam / SGD / RMSprop update rules with Keras's default constants.
-``tests/test_engine.py`` checks each against Keras itself.
+additive Gaussian noise and ``GaussianDropout``, ``MaxNorm`` applied after each
+update, Keras's label smoothing, and Keras's Adam / SGD / RMSprop update rules
+with Keras's default constants. ``tests/test_engine.py`` checks each against
+Keras itself. The training-only noise kinds without a Keras counterpart
+(weight noise, annealed gradient noise, label flipping, target noise) are
+here too; ``tests/test_noise_kinds.py`` checks their definitions.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ SITE_GRADIENT = 2 << 16  # + j: noise on the gradient of parameter tensor j
 SITE_LABEL_FLIP = 3 << 16  # whether a label is flipped
 SITE_LABEL_CLASS = (3 << 16) + 1  # which other class it becomes
 SITE_TARGET = (3 << 16) + 2  # regression target noise
-MAX_HIDDEN_LAYERS = (1 << 15) - 2
+# The ranges stay apart for networks of fewer than 32,767 hidden layers.
 
 
 def _masked_moments(h, mask):
