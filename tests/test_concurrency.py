@@ -115,8 +115,11 @@ needs_two_cpus = pytest.mark.skipif(
 @needs_two_cpus
 def test_without_a_knob_compute_spreads_over_several_threads():
     # The control for the knob tests below: they would pass trivially if the
-    # backend never used more than one thread.
-    assert _busy_threads() >= 2
+    # backend never used more than one thread. How the pool shares a short
+    # computation varies from run to run (sometimes many threads each take
+    # less than a fifth), so the control asks that it spreads in one of three
+    # runs.
+    assert any(_busy_threads() >= 2 for _ in range(3))
 
 
 @needs_two_cpus
