@@ -222,8 +222,9 @@ def hyper_arrays(
 
 def used_hyper(spec, cfg, hyper: dict) -> dict:
     """The entries of ``hyper`` that the program for ``spec`` and ``cfg``
-    reads. A compiled loop carries every input it closes over through each
-    of its iterations (XLA's while loops do), so unused values are dropped."""
+    reads. A ``tf.while_loop`` compiled by XLA takes the inputs it closes
+    over as loop variables, carried through every iteration; a fit passes
+    only what it uses (docs/benchmarks.md measured the difference)."""
     keys = {"learning_rate"}
     if cfg.optimizer == "sgd":
         keys.add("momentum")
