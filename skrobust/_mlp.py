@@ -452,11 +452,9 @@ def warn_diverged(estimator, n_iter, stacklevel):
 
 
 def _column_std(a):
-    """Standard deviation of each column over the training rows; 1 where it
-    is not finite in float32 (noise relative to an overflowing spread would
-    overflow too)."""
-    std = np.std(np.asarray(a, dtype=np.float64), axis=0)
-    return np.where(np.isfinite(std.astype(np.float32)), std, 1.0)
+    """Standard deviation of each column over the training rows (at most the
+    largest absolute value, so it fits float32 as the validated data do)."""
+    return np.std(np.asarray(a, dtype=np.float64), axis=0)
 
 
 def _check_float32_range(X):

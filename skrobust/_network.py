@@ -96,6 +96,20 @@ class NetworkSpec:
         return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
 
 
+# The spec's flags that switch on a random training-time operation (besides
+# the noise layers of ``noise_sites``), each with the hyperparameters the
+# operation reads.
+TRAINING_SWITCHES = {
+    "input_dropout": ("input_dropout",),
+    "dropout": ("dropout",),
+    "weight_noise": ("weight_noise_std",),
+    "gradient_noise": ("gradient_noise_eta", "gradient_noise_gamma"),
+    "label_smoothing": ("label_smoothing",),
+    "label_flip": ("label_flip_rate",),
+    "target_noise": ("target_noise_std", "target_noise_scale"),
+}
+
+
 def inference_spec(spec: NetworkSpec) -> NetworkSpec:
     """The spec with everything that acts only in training switched off: two
     specs with the same inference spec predict with the same program."""
@@ -103,13 +117,7 @@ def inference_spec(spec: NetworkSpec) -> NetworkSpec:
         spec,
         noise_sites=(),
         noise_type="additive",
-        input_dropout=False,
-        dropout=False,
-        weight_noise=False,
-        gradient_noise=False,
-        label_smoothing=False,
-        label_flip=False,
-        target_noise=False,
+        **dict.fromkeys(TRAINING_SWITCHES, False),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from skrobust._network import inference_spec
+from skrobust._network import TRAINING_SWITCHES, inference_spec
 
 SUPPORTED_BACKENDS = ("jax", "tensorflow")
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
@@ -232,20 +232,9 @@ def used_hyper(spec, cfg, hyper: dict) -> dict:
         keys.add("noise_std")
         if "input" in spec.noise_sites and spec.noise_type == "additive":
             keys.add("input_noise_scale")
-    if spec.input_dropout:
-        keys.add("input_dropout")
-    if spec.dropout:
-        keys.add("dropout")
-    if spec.weight_noise:
-        keys.add("weight_noise_std")
-    if spec.gradient_noise:
-        keys.update(("gradient_noise_eta", "gradient_noise_gamma"))
-    if spec.label_smoothing:
-        keys.add("label_smoothing")
-    if spec.label_flip:
-        keys.add("label_flip_rate")
-    if spec.target_noise:
-        keys.update(("target_noise_std", "target_noise_scale"))
+    for flag, names in TRAINING_SWITCHES.items():
+        if getattr(spec, flag):
+            keys.update(names)
     return {k: v for k, v in hyper.items() if k in keys}
 
 

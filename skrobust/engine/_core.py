@@ -183,7 +183,7 @@ def noisy_targets(spec, y, hyper, rng):
         shift = 1 + ops.cast(
             ops.floor(rng.uniform(SITE_LABEL_CLASS, (n,)) * (k - 1)), "int32"
         )
-        # A uniform of exactly 1 - 2**-24 times (k - 1) stays below k - 1.
+        # u * (k - 1) can round up to k - 1 in float32 when k is large.
         shift = ops.minimum(shift, k - 1)
         labels = ops.where(flip, (labels + shift) % k, labels)
     onehot = ops.one_hot(labels, k)

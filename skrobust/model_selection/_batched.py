@@ -31,7 +31,12 @@ from skrobust._mlp import (
     _random_seeds,
     warn_diverged,
 )
-from skrobust._network import NetworkSpec, init_weights
+from skrobust._network import (
+    TRAINING_SWITCHES,
+    NetworkSpec,
+    inference_spec,
+    init_weights,
+)
 from skrobust._validation import validate_params
 
 
@@ -262,9 +267,7 @@ def _prepare_member(
     n_train = Xv.shape[0]
     seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
     spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
-    base = dataclasses.replace(
-        spec, noise_sites=(), noise_type="additive", **dict.fromkeys(_SWITCHES, False)
-    )
+    base = inference_spec(spec)
     flags = (
         spec.noise_sites,
         spec.noise_type if spec.noise_sites else None,
@@ -292,15 +295,7 @@ def _prepare_member(
 # Spec flags that switch a random operation on. A member without one can join
 # a run that has it: its zero rate multiplies the shared draw by zero, which
 # is exactly the plain fit without the operation.
-_SWITCHES = (
-    "input_dropout",
-    "dropout",
-    "weight_noise",
-    "gradient_noise",
-    "label_smoothing",
-    "label_flip",
-    "target_noise",
-)
+_SWITCHES = tuple(TRAINING_SWITCHES)
 
 
 def _covers(big, small):
