@@ -281,3 +281,66 @@ def test_jax_noise_generator_draws_standard_normals_and_uniforms():
     assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
     # Element i does not depend on how many are drawn.
     np.testing.assert_array_equal(np.asarray(rng.normal(3, (10,))), z[:10])
+
+
+def _loop_inputs(spec, n_rows, batch_size, pad):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n_rows, spec.n_features)).astype("float32")
+    y = (X[:, :1] > 0).astype("float32")
+    cfg = engine.make_config(
+        optimizer="adam",
+        batch_size=batch_size,
+        n_train=n_rows,
+        shuffle=True,
+        has_val=False,
+        early_stopping=False,
+        patience=1,
+        epochs=2,
+    )
+    data = engine.prepare_data(
+        X, y, np.ones(n_rows), batch_size=cfg.batch_size if pad else None
+    )
+    hyper = engine.hyper_arrays(
+        noise_std=0.1, dropout=0.0, input_dropout=0.0, learning_rate=0.01, momentum=0.0
+    )
+    mod = backend_module()
+    args = (
+        mod.init_state(spec, cfg, init_weights(spec, 0)),
+        mod.to_device(data),
+        mod.to_device(engine._api.used_hyper(spec, cfg, hyper)),
+        mod.make_key(0),
+        np.int32(0),
+        np.int32(cfg.chunk),
+    )
+    return cfg, args
+
+
+def _optimized_program(spec, cfg, args) -> str:
+    """The optimized XLA program of a training chunk (the TensorFlow engine's
+    XLA tier, or the JAX engine)."""
+    mod = backend_module()
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(mod.make_loop(spec, cfg)).lower(*args).compile().as_text()
+    import tensorflow as tf
+
+    fn = tf.function(
+        mod.make_loop(spec, cfg, xla=True), autograph=False, jit_compile=True
+    )
+    return fn.experimental_get_compiler_ir(*args)(stage="optimized_hlo")
+
+
+@pytest.mark.parametrize("pad", [True, False])
+def test_a_mini_batch_step_computes_on_batch_rows_only(pad):
+    # Guards against the slow path of issue 11: a batch slice whose size XLA
+    # does not know makes every step run over all N training rows (masked
+    # down to the batch), so the per-step cost grows with the table.
+    n_rows, units, bs = 1030, 7, 32
+    spec = _spec(n_features=3, hidden_layer_sizes=(units,), noise_sites=("input",))
+    cfg, args = _loop_inputs(spec, n_rows, bs, pad)
+    hlo = _optimized_program(spec, cfg, args)
+    n_data = args[1]["X"].shape[0]
+    assert f"f32[{bs},{units}]" in hlo
+    assert f"[{n_data},{units}]" not in hlo
+    assert f"[{n_data},3]" in hlo  # the data itself is there, once

@@ -128,10 +128,14 @@ def make_loop(spec, cfg, xla=None):
                 order = tf.concat([order, tf.zeros(pad, order.dtype)], 0)
 
             def batch(b, params, opt, bn, step, loss_sum, score_sum):
-                idx = order[b * bs : (b + 1) * bs]
+                # A slice of static size: ``order[b * bs:(b + 1) * bs]`` has
+                # a run-time end, so XLA would only know that the batch holds
+                # at most N rows, and every step would run forward and
+                # backward over all N rows with all but ``bs`` masked out.
+                idx = tf.slice(order, [b * bs], [bs])
                 bm = tf.gather(mask, idx)
                 if valid is not None:
-                    bm = bm * valid[b * bs : (b + 1) * bs]
+                    bm = bm * tf.slice(valid, [b * bs], [bs])
                 rng = _Rng(key, e * (nb + 1) + tf.cast(b, tf.int64) + 1, xla)
                 with tf.GradientTape() as tape:
                     tape.watch(params)
