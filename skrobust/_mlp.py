@@ -12,6 +12,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import train_test_split
@@ -211,11 +212,13 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
 
     # -- the fit -------------------------------------------------------------
     def _validate_X(self, X, reset):
+        """``X`` checked as scikit-learn checks it; sparse input stays sparse
+        (CSR) here, and is densified where it is used."""
         X = validate_data(
             self,
             X,
             reset=reset,
-            accept_sparse=False,
+            accept_sparse=["csr", "csc"],
             dtype=np.float64,
             ensure_all_finite=True,
         )
@@ -231,13 +234,14 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             X,
             y,
             reset=True,
-            accept_sparse=False,
+            accept_sparse=["csr", "csc"],
             dtype=np.float64,
             ensure_all_finite=True,
             multi_output=True,
             y_numeric=False,
         )
         _check_float32_range(X)
+        X = _densify(X)
         weights = _check_sample_weight(sample_weight, X.shape[0])
         if not np.any(weights > 0):
             raise ValueError(
@@ -423,7 +427,19 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        out = engine.predict(self._spec, self._current_weights(), X)
+        weights = self._current_weights()
+        if sparse.issparse(X):
+            # Prediction needs no whole dense copy: rows are independent.
+            step = _dense_rows_in_budget(X.shape[1])
+            X = X.tocsr()
+            out = np.concatenate(
+                [
+                    engine.predict(self._spec, weights, _densify(X[i : i + step]))
+                    for i in range(0, X.shape[0], step)
+                ]
+            )
+        else:
+            out = engine.predict(self._spec, weights, X)
         if not np.all(np.isfinite(out)):
             raise ValueError(
                 f"{type(self).__name__} produced non-finite outputs for some "
@@ -436,7 +452,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -458,12 +474,47 @@ def _column_std(a):
 
 
 def _check_float32_range(X):
-    if X.size and np.max(np.abs(X)) > _FLOAT32_MAX:
+    values = X.data if sparse.issparse(X) else X
+    if values.size and np.max(np.abs(values)) > _FLOAT32_MAX:
         raise ValueError(
             "Input X contains values too large for float32 (the precision "
             "skrobust trains in); rescale the features, e.g. with "
             "StandardScaler."
         )
+
+
+#: Largest dense copy, in bytes of float32, that a fit makes of sparse ``X``
+#: (2 GiB). The compiled training loops index the rows of one dense array, so
+#: sparse input is densified whole for training; prediction densifies a block
+#: of rows at a time. Beyond this, densify ``X`` yourself (``X.toarray()``) or
+#: encode fewer columns.
+SPARSE_DENSIFY_BUDGET = 2 * 1024**3
+
+
+def _dense_rows_in_budget(n_features):
+    return max(1, SPARSE_DENSIFY_BUDGET // (4 * max(1, n_features)))
+
+
+def _densify(X):
+    """Sparse ``X`` as a new dense float32 array (dense ``X`` unchanged);
+    a ValueError names the budget when the dense copy would exceed it."""
+    if not sparse.issparse(X):
+        return X
+    n, d = X.shape
+    need = n * d * 4
+    if need > SPARSE_DENSIFY_BUDGET:
+        raise ValueError(
+            f"Sparse X of shape {X.shape} needs {_gib(need)} as a dense float32 "
+            f"array, beyond skrobust's budget of {_gib(SPARSE_DENSIFY_BUDGET)} "
+            "for densifying sparse input (the training loop works on dense "
+            "arrays). Encode fewer columns (e.g. OneHotEncoder(min_frequency=...) "
+            "or max_categories=...) or pass a dense array."
+        )
+    return X.astype(np.float32).toarray()
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 1024**3:.2f} GiB"
 
 
 def _check_sample_weight(sample_weight, n_samples):
@@ -731,8 +782,10 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numeric; NaN and infinity are refused).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numeric; NaN and infinity are refused). A sparse
+            matrix is densified for training, up to a float32 copy of
+            ``SPARSE_DENSIFY_BUDGET`` bytes (2 GiB).
         y : array-like of shape (n_samples,)
             Class labels of any type (ints, strings ...).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -926,8 +979,10 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numeric; NaN and infinity are refused).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numeric; NaN and infinity are refused). A sparse
+            matrix is densified for training, up to a float32 copy of
+            ``SPARSE_DENSIFY_BUDGET`` bytes (2 GiB).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -231,13 +231,12 @@ def test_complex_X_is_refused(X, kind):
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
 @pytest.mark.parametrize("kind", ["clf", "reg"])
-def test_sparse_X_is_refused_with_a_type_error(fmt, kind):
+def test_sparse_X_of_any_format_fits_as_its_dense_copy(fmt, kind):
     X = sp.random(N, P, density=0.5, format=fmt, random_state=0)
     y = Y_CLF if kind == "clf" else Y_REG
-    fit_outcome(_make(kind), X, y, refuse=(TypeError, "Sparse data was passed"))
-    fitted = _make(kind).fit(X_OK, y)
-    with pytest.raises(TypeError, match="Sparse data was passed"):
-        fitted.predict(X)
+    fitted = fit_outcome(_make(kind), X, y)
+    dense = _make(kind).fit(X.toarray(), y)
+    np.testing.assert_allclose(fitted.predict(X), dense.predict(X.toarray()), rtol=1e-6)
 
 
 def test_dataframe_with_a_text_column_is_refused():

@@ -21,6 +21,7 @@ import warnings
 import keras
 import numpy as np
 from joblib import Parallel, delayed
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.pipeline import Pipeline
@@ -451,6 +452,10 @@ def evaluate(
     ``fit_error`` and ``batched``.
     """
     fit_params = dict(fit_params or {})
+    if sparse.issparse(X):
+        # Rows of COO and other formats cannot be taken; CSR's can. A new
+        # matrix (or X itself when already CSR): the caller's is not changed.
+        X = X.tocsr()
     report = Report(n_members=len(candidates) * len(splits))
     results = [[None] * len(splits) for _ in candidates]
     plain: list = []
