@@ -9,6 +9,7 @@ handle repeated evaluation and searches over noise levels natively.
 from skrobust._layers import GaussianNoise
 from skrobust._mlp import NoisyMLPClassifier, NoisyMLPRegressor
 from skrobust._persistence import load, save
+from skrobust._preprocessing import make_tabular_preprocessor
 from skrobust._validation import InvalidParameterError
 
 __version__ = "0.1.0"
@@ -20,5 +21,6 @@ __all__ = [
     "NoisyMLPRegressor",
     "__version__",
     "load",
+    "make_tabular_preprocessor",
     "save",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_circles
 from sklearn.model_selection import (
     StratifiedShuffleSplit,
@@ -24,6 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
+from skrobust._preprocessing import dense_inputs
 from skrobust.inspection import (
     RobustnessCurveDisplay,
     TrainingHistoryDisplay,
@@ -532,11 +533,20 @@ def _history_section(png, text):
 
 
 def run_csv(
-    X, y, task: str, source: str, settings: Settings, out: Path, progress_factory
+    X,
+    y,
+    task: str,
+    source: str,
+    settings: Settings,
+    out: Path,
+    progress_factory,
+    preprocessor=None,
+    preprocessing_section: str = "",
 ) -> list[Study]:
     """The circles variants and the other noise kinds on a user's data:
-    standardized features, a different train/test split (70/30) and seed for
-    every repeat."""
+    features encoded by ``preprocessor`` (an unfitted transformer, cloned
+    into every model's pipeline; default ``StandardScaler``), a different
+    train/test split (70/30) and seed for every repeat."""
     _check_matplotlib()
     rs = settings.random_state
     classification = task == "classification"
@@ -558,7 +568,7 @@ def run_csv(
 
     def make_model(params, seed, **extra):
         return make_pipeline(
-            StandardScaler(),
+            StandardScaler() if preprocessor is None else clone(preprocessor),
             Model(**{**common, **params, **extra, "random_state": seed}),
         )
 
@@ -589,9 +599,20 @@ def run_csv(
         bar.update(n_grid)
         bar.set_description("robustness curves")
         by_name = {res.variant.name: res.model for res in results}
+        robust_models = {
+            "baseline": by_name[BASELINE],
+            "hidden noise 0.1": by_name[HIDDEN_NOISE],
+        }
+        X_rob = X_te
+        if preprocessor is not None:
+            # Gaussian noise has no meaning on a category: perturb the network's
+            # inputs instead. Both pipelines fitted the same deterministic
+            # preprocessor on the same rows, so one transform serves both.
+            X_rob = dense_inputs(by_name[BASELINE][:-1], X_te)
+            robust_models = {k: m[-1] for k, m in robust_models.items()}
         robust = _robustness_curves(
-            {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
-            X_te,
+            robust_models,
+            X_rob,
             y_te,
             settings,
             relative=True,
@@ -612,9 +633,15 @@ def run_csv(
     study = Study(
         title=f"{source} ({task})",
         description=(
-            f"{len(y)} rows, {X.shape[1]} numeric features standardized by a "
-            f"`StandardScaler` in a Pipeline"
-            f"{'' if classification else '; the target standardized once (R² is unchanged by its unit)'}"
+            f"{len(y)} rows, "
+            + (
+                f"{X.shape[1]} numeric features standardized by a "
+                f"`StandardScaler` in a Pipeline"
+                if preprocessor is None
+                else f"{X.shape[1]} columns encoded in a Pipeline as Preprocessing "
+                "below says"
+            )
+            + f"{'' if classification else '; the target standardized once (R² is unchanged by its unit)'}"
             f"; a new "
             f"{'stratified ' if classification else ''}70/30 train/test split "
             f"for every repeat; {_network_text(Model(**common))}."
@@ -629,6 +656,7 @@ def run_csv(
         robustness=robust,
         robustness_relative=True,
         extra_sections=[
+            *([preprocessing_section] if preprocessing_section else []),
             _variant_parameters_section(variants, settings.estimator_params),
             _history_section("history.png", history_text),
         ],

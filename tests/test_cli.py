@@ -30,11 +30,9 @@ def csv_files(tmp_path):
     paths = {
         "classification": tmp_path / "classes.csv",
         "regression": tmp_path / "prices.csv",
-        "non_numeric": tmp_path / "mixed.csv",
     }
     classification.to_csv(paths["classification"], index=False)
     regression.to_csv(paths["regression"], index=False)
-    classification.assign(city="Paris").to_csv(paths["non_numeric"], index=False)
     return paths
 
 
@@ -175,12 +173,6 @@ def test_missing_target_column_is_a_clear_error(csv_files, capsys):
     argv = ["demo", "--data", str(csv_files["classification"]), "--target", "zz"]
     err = _error(capsys, argv)
     assert "'zz' is not in" in err and "'label'" in err
-
-
-def test_non_numeric_feature_is_a_clear_error(csv_files, capsys):
-    argv = ["demo", "--data", str(csv_files["non_numeric"]), "--target", "label"]
-    err = _error(capsys, argv)
-    assert "non-numeric feature columns 'city'" in err
 
 
 def test_data_needs_target_and_target_needs_data(csv_files, capsys):
