@@ -13,9 +13,12 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_circles
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     StratifiedShuffleSplit,
     train_test_split,
@@ -31,6 +34,7 @@ from skrobust.inspection import (
     robustness_curve,
 )
 from skrobust.model_selection import BatchedGridSearchCV
+from skrobust.model_selection._batched import evaluate, take
 
 
 @dataclass(frozen=True)
@@ -142,9 +146,18 @@ def unavailable_keys(keys, task: str | None) -> list:
     return [k for k in keys if k not in allowed]
 
 
+# The quick circles run keeps the full study's network, data and training
+# (500 units, 30 training rows, 4000 epochs: with fewer epochs the baseline has
+# not yet overfit and the comparison measures something else) and saves time
+# on what only adds certainty: these variants (each is a compiled program of
+# its own, seconds to build on TensorFlow), fewer repeats, grid levels, folds
+# and noisy copies, and no batch-norm study.
+QUICK_CIRCLES_KEYS = ("baseline", "input", "hidden")
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How much work a demo run does. ``quick`` shrinks everything."""
+    """How much work a demo run does. ``quick`` shrinks it (see ``make``)."""
 
     repeats: int = 10
     epochs: int = 4000
@@ -157,8 +170,8 @@ class Settings:
     robustness_repeats: int = 10
     random_state: int = 0
     quick: bool = False
-    # Keys of the variants to run (None: all); lets tests run fewer compiled
-    # programs.
+    # Keys of the variants to run (None: all, or QUICK_CIRCLES_KEYS for a
+    # quick circles run); lets tests run fewer compiled programs.
     variants: tuple | None = None
     # Estimator parameters for every variant of the CSV mode (``--param``);
     # a variant's own settings take precedence.
@@ -169,23 +182,36 @@ class Settings:
             v for v in variants if self.variants is None or v.key in self.variants
         )
 
+    def circles_keys(self) -> tuple:
+        """Keys of the circles study's variants that this run fits."""
+        if self.variants is not None:
+            return tuple(k for k in CIRCLES_KEYS if k in self.variants)
+        return QUICK_CIRCLES_KEYS if self.quick else CIRCLES_KEYS
+
     @classmethod
-    def make(cls, *, quick=False, **overrides):
-        """Defaults (full or quick) with the non-None ``overrides`` applied."""
-        base = (
-            cls(
+    def make(cls, *, quick=False, csv=False, **overrides):
+        """Defaults (full or quick; the quick circles run and the quick CSV
+        run differ) with the non-None ``overrides`` applied."""
+        if not quick:
+            base = cls()
+        elif csv:
+            base = cls(
                 repeats=3,
-                epochs=800,
-                bn_epochs=20,
                 grid_levels=(0.0, 0.1, 0.3),
                 cv=3,
                 robustness_levels=(0.0, 0.1, 0.3, 0.5),
                 robustness_repeats=3,
                 quick=True,
             )
-            if quick
-            else cls()
-        )
+        else:
+            base = cls(
+                repeats=5,
+                grid_levels=(0.0, 0.1, 1.0),
+                cv=2,
+                robustness_levels=(0.0, 0.1, 0.3, 0.5),
+                robustness_repeats=3,
+                quick=True,
+            )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -214,28 +240,66 @@ class Study:
     figures: list = field(default_factory=list)
     # The tables show the tutorials' numbers (the circles data only).
     tutorial_column: bool = True
-    # The terminal table adds each variant's paired difference from the first.
-    paired_column: bool = False
 
 
 # -- running ------------------------------------------------------------------
 
 
-def repeat_variants(variants, make_model, split, repeats, random_state, progress):
+def repeat_variants(
+    variants, estimator, X, y, split, repeats, random_state, progress, prefix=""
+):
     """Fit every variant ``repeats`` times; repeat ``r`` uses the seed
-    ``random_state + r`` and the data ``split(r)``, shared by all variants, so
-    differences between variants are paired."""
+    ``random_state + r`` and the rows ``split(r)`` (train and test indices into
+    ``X`` and ``y``), shared by all variants, so differences between variants
+    are paired.
+
+    Each variant is ``estimator`` with the variant's parameters set (named
+    with ``prefix``, e.g. a pipeline step's ``"noisymlpclassifier__"``). On
+    a backend that batches (JAX), the variants and repeats that share a split
+    train together in one vectorized run; elsewhere each fit runs alone, so
+    ``progress`` moves with every fit.
+    """
     results = [VariantResult(v) for v in variants]
+    for res in results:
+        res.train_scores = [None] * repeats
+        res.test_scores = [None] * repeats
+    splits: dict = {}
     for r in range(repeats):
-        X_train, y_train, X_test, y_test = split(r)
-        for res in results:
-            model = make_model(res.variant.params, random_state + r)
-            model.fit(X_train, y_train)
-            res.train_scores.append(float(model.score(X_train, y_train)))
-            res.test_scores.append(float(model.score(X_test, y_test)))
-            if r == 0:
-                res.model = model
-            progress(1)
+        train, test = split(r)
+        key = (np.asarray(train).tobytes(), np.asarray(test).tobytes())
+        splits.setdefault(key, (train, test, []))[2].append(r)
+    scorer = check_scoring(estimator)
+    for train, test, reps in splits.values():
+        members = [(res, r) for r in reps for res in results]
+        # The batched engine is JAX's; on other backends the members are
+        # ordinary fits, one call each so that the bar moves.
+        size = len(members) if keras.backend.backend() == "jax" else 1
+        for i in range(0, len(members), size):
+            chunk = members[i : i + size]
+            candidates = [
+                {
+                    **{prefix + k: v for k, v in res.variant.params.items()},
+                    prefix + "random_state": random_state + r,
+                }
+                for res, r in chunk
+            ]
+            out, _ = evaluate(
+                estimator,
+                candidates,
+                X,
+                y,
+                [(train, test)],
+                scorer,
+                return_train_score=True,
+                return_estimator=True,
+                error_score="raise",
+            )
+            for (res, r), (member,) in zip(chunk, out, strict=True):
+                res.train_scores[r] = float(member["train"]["score"])
+                res.test_scores[r] = float(member["test"]["score"])
+                if r == 0:
+                    res.model = member["estimator"]
+            progress(len(chunk))
     return results
 
 
@@ -245,7 +309,17 @@ def _noise_grid_search(estimator, param_grid, X, y, cv):
     ``BatchedGridSearchCV`` gives ``GridSearchCV``'s results; on the JAX
     backend it trains every (noise level, split) pair as one vectorized run.
     """
-    return BatchedGridSearchCV(estimator, param_grid, cv=cv).fit(X, y)
+    # refit=False: the demo reports the scores, not a refitted best model.
+    return BatchedGridSearchCV(estimator, param_grid, cv=cv, refit=False).fit(X, y)
+
+
+def _grid_best(study: Study):
+    """Index, noise level and mean score of the grid's best level (the first
+    of tied ones, as ``GridSearchCV`` picks)."""
+    cv = study.grid.cv_results_
+    best = int(np.argmin(cv["rank_test_score"]))
+    level = float(cv[f"param_{study.grid_param}"][best])
+    return best, level, float(cv["mean_test_score"][best])
 
 
 def _history_figure(models: dict, path: Path):
@@ -332,118 +406,145 @@ def _check_matplotlib():
         ) from None
 
 
+# The tutorials' split: the first 30 rows of 100 train, the other 70 test.
+CIRCLES_TRAIN, CIRCLES_TEST = np.arange(30), np.arange(30, 100)
+
+
+def circles_data():
+    return make_circles(n_samples=100, noise=0.1, random_state=1)
+
+
+def circles_model(settings: Settings, params=None, seed=0, **extra):
+    """The tutorials' network, with ``settings``' units and epochs."""
+    return NoisyMLPClassifier(
+        (settings.hidden_units,),
+        epochs=settings.epochs,
+        batch_size=32,
+        random_state=seed,
+        **(params or {}),
+        **extra,
+    )
+
+
+def circles_variants(settings: Settings, progress=lambda n: None) -> list:
+    """The circles study's variants of this run, each fitted
+    ``settings.repeats`` times on the tutorials' split."""
+    X, y = circles_data()
+    keys = settings.circles_keys()
+    return repeat_variants(
+        [v for v in CIRCLES_VARIANTS if v.key in keys],
+        circles_model(settings, seed=settings.random_state),
+        X,
+        y,
+        lambda r: (CIRCLES_TRAIN, CIRCLES_TEST),
+        settings.repeats,
+        settings.random_state,
+        progress,
+    )
+
+
+def _bn_model(settings: Settings, params=None, seed=0, **extra):
+    return NoisyMLPClassifier(
+        (settings.bn_hidden_units,),
+        kernel_initializer="he_uniform",
+        optimizer="sgd",
+        learning_rate=0.01,
+        momentum=0.9,
+        epochs=settings.bn_epochs,
+        random_state=seed,
+        **(params or {}),
+        **extra,
+    )
+
+
+def _bn_variants(settings: Settings) -> tuple:
+    """The batch-norm study's variants of this run: none, or the reference
+    (no batch norm) and the asked-for placements."""
+    keys = settings.circles_keys()
+    asked = [v for v in BATCHNORM_VARIANTS[1:] if v.key in keys]
+    return (BATCHNORM_VARIANTS[0], *asked) if asked else ()
+
+
 def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
-    """The tutorials' circles case study and batch-norm study."""
+    """The tutorials' circles case study and batch-norm study, one progress
+    bar per phase (``progress_factory(total, description)``)."""
     _check_matplotlib()
     rs = settings.random_state
-    X, y = make_circles(n_samples=100, noise=0.1, random_state=1)
-    X_train, y_train, X_test, y_test = X[:30], y[:30], X[30:], y[30:]
-
-    def circles_model(params, seed, **extra):
-        return NoisyMLPClassifier(
-            (settings.hidden_units,),
-            epochs=settings.epochs,
-            batch_size=32,
-            random_state=seed,
-            **params,
-            **extra,
-        )
-
-    Xb, yb = make_circles(n_samples=1000, noise=0.1, random_state=1)
-    bn_split = (Xb[:500], yb[:500], Xb[500:], yb[500:])
-
-    def bn_model(params, seed, **extra):
-        return NoisyMLPClassifier(
-            (settings.bn_hidden_units,),
-            kernel_initializer="he_uniform",
-            optimizer="sgd",
-            learning_rate=0.01,
-            momentum=0.9,
-            epochs=settings.bn_epochs,
-            random_state=seed,
-            **params,
-            **extra,
-        )
-
-    # Every variant is a compiled program of its own (seconds to build on
-    # TensorFlow); the quick run leaves out the batch-norm study's reference.
-    bn_variants = settings.select(
-        BATCHNORM_VARIANTS[1:] if settings.quick else BATCHNORM_VARIANTS
+    X, y = circles_data()
+    X_test, y_test = X[CIRCLES_TEST], y[CIRCLES_TEST]
+    n_variants = len(settings.circles_keys()) - len(_bn_variants(settings))
+    with progress_factory(settings.repeats * n_variants, "circles variants") as bar:
+        results = circles_variants(settings, bar.update)
+    # Splits like the tutorials' (30 rows to train, 70 to test) drawn from all
+    # 100 rows: 70 test rows per split score a level far more stably than
+    # k-fold on the 30 training rows (6 rows per fold) would.
+    cv = StratifiedShuffleSplit(
+        settings.cv, train_size=30, test_size=70, random_state=rs
     )
-    n_grid = len(settings.grid_levels) * settings.cv + 1
-    total = settings.repeats * (
-        len(settings.select(CIRCLES_VARIANTS)) + len(bn_variants)
-    )
-    total += n_grid + 2 + len(bn_variants)
-    with progress_factory(total) as bar:
-        bar.set_description("circles variants")
-        results = repeat_variants(
-            settings.select(CIRCLES_VARIANTS),
-            circles_model,
-            lambda r: (X_train, y_train, X_test, y_test),
-            settings.repeats,
-            rs,
-            bar.update,
-        )
-        bar.set_description("noise grid search")
-        # Splits like the tutorials' (30 rows to train, 70 to test) drawn from
-        # all 100 rows: 70 test rows per split score a level far more stably
-        # than k-fold on the 30 training rows (6 rows per fold) would.
-        cv = StratifiedShuffleSplit(
-            settings.cv, train_size=30, test_size=70, random_state=rs
-        )
+    n_grid = len(settings.grid_levels) * settings.cv
+    with progress_factory(n_grid, "noise grid search") as bar:
         search = _noise_grid_search(
-            circles_model({"noise_position": "pre_activation"}, rs),
+            circles_model(settings, {"noise_position": "pre_activation"}, rs),
             {"noise_std": list(settings.grid_levels)},
             X,
             y,
             cv,
         )
         bar.update(n_grid)
-        bar.set_description("robustness curves")
-        by_name = {res.variant.name: res.model for res in results}
+    by_name = {res.variant.name: res.model for res in results}
+    with progress_factory(2, "robustness curves") as bar:
         robust = _robustness_curves(
             {"baseline": by_name[BASELINE], "hidden noise 0.1": by_name[HIDDEN_NOISE]},
             X_test,
             y_test,
             settings,
             relative=False,
+            progress=bar.update,
         )
-        bar.set_description("training histories")
+    with progress_factory(2, "training histories") as bar:
         # validation_fraction=0.7 of all 100 rows: 30 training rows, 70
         # validation rows, like the tutorials' split (stratified, random).
         history_models, history_text = _history_models(
             settings,
             by_name,
-            lambda params: circles_model(params, rs, validation_fraction=0.7).fit(X, y),
+            lambda params: circles_model(
+                settings, params, rs, validation_fraction=0.7
+            ).fit(X, y),
             "Refits of the baseline and of hidden noise 0.1 on all 100 rows with "
             "`validation_fraction=0.7` (30 training rows, 70 validation rows, a "
             "stratified random split rather than the first 30 rows).",
         )
-        bar.update(2)
         _history_figure(history_models, out / "history.png")
+        bar.update(2)
 
-        bar.set_description("batch-norm study")
-        bn_results = repeat_variants(
-            bn_variants,
-            bn_model,
-            lambda r: bn_split,
-            settings.repeats,
-            rs,
-            bar.update,
-        )
-        bn_history = {}
+    bn_variants = _bn_variants(settings)
+    bn_results, bn_history = [], {}
+    if bn_variants:
+        Xb, yb = make_circles(n_samples=1000, noise=0.1, random_state=1)
+        total = settings.repeats * len(bn_variants)
         if not settings.quick:
-            # More compiled programs (fits with a validation split): the quick
-            # run skips them.
-            bn_history = {
-                v.name: bn_model(v.params, rs, validation_fraction=0.5).fit(Xb, yb)
-                for v in bn_variants
-                if v.params
-            }
+            total += len(bn_variants) - 1
+        with progress_factory(total, "batch-norm study") as bar:
+            bn_results = repeat_variants(
+                bn_variants,
+                _bn_model(settings, seed=rs),
+                Xb,
+                yb,
+                lambda r: (np.arange(500), np.arange(500, 1000)),
+                settings.repeats,
+                rs,
+                bar.update,
+            )
+            if not settings.quick:
+                # More compiled programs (fits with a validation split): the
+                # quick run skips them.
+                for v in bn_variants[1:]:
+                    bn_history[v.name] = _bn_model(
+                        settings, v.params, rs, validation_fraction=0.5
+                    ).fit(Xb, yb)
+                    bar.update(1)
         if bn_history:
             _history_figure(bn_history, out / "batchnorm_history.png")
-        bar.update(len(bn_variants))
 
     circles = Study(
         title="Circles case study",
@@ -463,38 +564,45 @@ def run_circles(settings: Settings, out: Path, progress_factory) -> list[Study]:
         robustness=robust,
         extra_sections=[_history_section("history.png", history_text)],
     )
-    batchnorm = Study(
-        title="Batch-norm study",
-        description=(
-            "`make_circles(n_samples=1000, noise=0.1, random_state=1)`, 500 rows "
-            f"for training and 500 for testing; {settings.bn_hidden_units} ReLU "
-            "units with `he_uniform` initialization, SGD (learning rate 0.01, "
-            f"momentum 0.9), {settings.bn_epochs} epochs; batch normalization "
-            "before or after the activation."
-        ),
-        score_name="accuracy",
-        variants=bn_results,
-        extra_sections=[
-            _history_section(
-                "batchnorm_history.png",
-                "Refits on all 1000 rows with `validation_fraction=0.5`.",
+    studies = [circles]
+    if bn_results:
+        studies.append(
+            Study(
+                title="Batch-norm study",
+                description=(
+                    "`make_circles(n_samples=1000, noise=0.1, random_state=1)`, "
+                    "500 rows for training and 500 for testing; "
+                    f"{settings.bn_hidden_units} ReLU units with `he_uniform` "
+                    "initialization, SGD (learning rate 0.01, momentum 0.9), "
+                    f"{settings.bn_epochs} epochs; batch normalization before or "
+                    "after the activation."
+                ),
+                score_name="accuracy",
+                variants=bn_results,
+                extra_sections=[
+                    _history_section(
+                        "batchnorm_history.png",
+                        "Refits on all 1000 rows with `validation_fraction=0.5`.",
+                    )
+                ]
+                if bn_history
+                else [],
+                tutorial_column=False,
             )
-        ]
-        if bn_history
-        else [],
-    )
+        )
     _variants_figure(circles, out / "variants.png")
     _grid_figure(search, "noise_std", "accuracy", out / "grid_search.png")
     _robustness_figure(robust, out / "robustness.png")
     circles.figures = ["variants.png", "grid_search.png", "robustness.png"]
-    return [circles, batchnorm] if bn_results else [circles]
+    return studies
 
 
-def _robustness_curves(models, X, y, settings, relative):
+def _robustness_curves(models, X, y, settings, relative, progress=None):
     # The estimators' own score, named so the plot's axis says what it is.
     scoring = "accuracy" if is_classifier(next(iter(models.values()))) else "r2"
-    return {
-        name: robustness_curve(
+    curves = {}
+    for name, model in models.items():
+        curves[name] = robustness_curve(
             model,
             X,
             y,
@@ -504,8 +612,9 @@ def _robustness_curves(models, X, y, settings, relative):
             relative=relative,
             random_state=settings.random_state,
         )
-        for name, model in models.items()
-    }
+        if progress is not None:
+            progress(1)
+    return curves
 
 
 def _history_models(settings, by_name, refit, text):
@@ -572,23 +681,31 @@ def run_csv(
             Model(**{**common, **params, **extra, "random_state": seed}),
         )
 
+    rows = np.arange(len(y))
+
     def split(r):
         stratify = y if classification else None
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, test_size=0.3, random_state=rs + r, stratify=stratify
+        return train_test_split(
+            rows, test_size=0.3, random_state=rs + r, stratify=stratify
         )
-        return X_tr, y_tr, X_te, y_te
 
     variants = settings.select(csv_variants(task))
-    n_grid = len(settings.grid_levels) * settings.cv + 1
-    total = settings.repeats * len(variants) + n_grid + 2
-    with progress_factory(total) as bar:
-        bar.set_description("variants")
+    with progress_factory(settings.repeats * len(variants), "variants") as bar:
         results = repeat_variants(
-            variants, make_model, split, settings.repeats, rs, bar.update
+            variants,
+            make_model({}, rs),
+            X,
+            y,
+            split,
+            settings.repeats,
+            rs,
+            bar.update,
+            prefix=f"{step}__",
         )
-        X_tr, y_tr, X_te, y_te = split(0)
-        bar.set_description("noise grid search")
+    train, test = split(0)
+    X_tr, y_tr, X_te, y_te = take(X, train), y[train], take(X, test), y[test]
+    n_grid = len(settings.grid_levels) * settings.cv
+    with progress_factory(n_grid, "noise grid search") as bar:
         search = _noise_grid_search(
             make_model({}, rs),
             {f"{step}__noise_std": list(settings.grid_levels)},
@@ -597,7 +714,7 @@ def run_csv(
             settings.cv,
         )
         bar.update(n_grid)
-        bar.set_description("robustness curves")
+    with progress_factory(2, "robustness curves") as bar:
         by_name = {res.variant.name: res.model for res in results}
         robust_models = {
             "baseline": by_name[BASELINE],
@@ -616,8 +733,9 @@ def run_csv(
             y_te,
             settings,
             relative=True,
+            progress=bar.update,
         )
-        bar.set_description("training histories")
+    with progress_factory(2, "training histories") as bar:
         history_models, history_text = _history_models(
             settings,
             by_name,
@@ -661,7 +779,6 @@ def run_csv(
             _history_section("history.png", history_text),
         ],
         tutorial_column=False,
-        paired_column=True,
     )
     _history_figure(history_models, out / "history.png")
     _variants_figure(study, out / "variants.png")
@@ -743,10 +860,10 @@ def _pm(values) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def summary_rows(study: Study, paired: bool = False) -> list[list[str]]:
+def summary_rows(study: Study, paired: bool = True) -> list[list[str]]:
     """Rows of the summary table: variant, train, test, then the tutorials'
     number (circles) and, with ``paired``, the paired difference from the
-    first variant."""
+    first variant with its confidence interval and what it says."""
     rows = []
     for res in study.variants:
         row = [res.variant.name, _pm(res.train_scores), _pm(res.test_scores)]
@@ -759,14 +876,19 @@ def summary_rows(study: Study, paired: bool = False) -> list[list[str]]:
     return rows
 
 
-def summary_header(study: Study, paired: bool = False) -> list[str]:
+def summary_header(study: Study, paired: bool = True) -> list[str]:
     label = "R²" if study.score_name == "r2" else study.score_name
     header = ["variant", f"train {label}", f"test {label}"]
     if study.tutorial_column:
         header.append("tutorial (1 run)")
     if paired:
-        header.append("test - baseline (s.e.), better")
+        header.append(f"test - {_reference_label(study)} [95% CI]")
     return header
+
+
+def _reference_label(study: Study) -> str:
+    name = study.variants[0].variant.name
+    return "baseline" if name == BASELINE else name
 
 
 def text_table(header, rows) -> str:
@@ -784,35 +906,115 @@ def markdown_table(header, rows) -> str:
     return "\n".join(lines)
 
 
-def _paired(study: Study, res: VariantResult):
+@dataclass(frozen=True)
+class Paired:
+    """Paired differences (one per repeat or split) and what they show: the
+    mean with a 95% confidence interval from Student's t, and the counts of
+    positive and zero differences."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+    wins: int
+    ties: int
+    n: int
+
+    @classmethod
+    def of(cls, diff) -> Paired:
+        diff = np.asarray(diff, dtype=float)
+        n = diff.size
+        mean = float(np.mean(diff))
+        if n > 1:
+            half = stats.t.ppf(0.975, n - 1) * np.std(diff, ddof=1) / math.sqrt(n)
+        else:
+            half = float("nan")
+        return cls(
+            mean=mean,
+            std=float(np.std(diff)),
+            low=mean - half,
+            high=mean + half,
+            wins=int(np.sum(diff > 0)),
+            ties=int(np.sum(diff == 0)),
+            n=n,
+        )
+
+    @property
+    def verdict(self) -> str:
+        """Better or worse when the interval excludes 0, else within noise
+        (also for a single pair, which measures no noise)."""
+        if self.n > 1 and self.low > 0:
+            return "better"
+        if self.n > 1 and self.high < 0:
+            return "worse"
+        return "within noise"
+
+    def interval(self) -> str:
+        if self.n < 2:
+            return "no interval from 1 pair"
+        return f"95% CI {self.low:+.3f} to {self.high:+.3f}"
+
+    def conclusion(self, reference: str, unit: str = "repeats") -> str:
+        if self.verdict == "within noise":
+            return (
+                f"within noise for {self.n} {unit} (the interval includes 0), "
+                "so no winner"
+            )
+        return f"{self.verdict} than {reference} (the interval excludes 0)"
+
+
+def _paired(study: Study, res: VariantResult) -> Paired:
     """Test score of ``res`` minus the study's first variant's, paired by
-    repeat: mean, std, standard error, wins, ties, repeats."""
-    diff = np.asarray(res.test_scores) - np.asarray(study.variants[0].test_scores)
-    n = diff.size
-    sem = np.std(diff, ddof=1) / math.sqrt(n) if n > 1 else float("nan")
-    wins, ties = int(np.sum(diff > 0)), int(np.sum(diff == 0))
-    return np.mean(diff), np.std(diff), sem, wins, ties, n
+    repeat."""
+    return Paired.of(
+        np.asarray(res.test_scores) - np.asarray(study.variants[0].test_scores)
+    )
 
 
 def _paired_cell(study: Study, res: VariantResult) -> str:
     if res is study.variants[0]:
         return ""
-    mean, _, sem, wins, _, n = _paired(study, res)
-    return f"{mean:+.3f} ({sem:.3f}), {wins}/{n}"
+    p = _paired(study, res)
+    if p.n < 2:
+        return f"{p.mean:+.3f}, 1 repeat: within noise"
+    return f"{p.mean:+.3f} [{p.low:+.3f}, {p.high:+.3f}] {p.verdict}"
 
 
 def paired_difference(study: Study, name: str) -> str | None:
     """One sentence on variant ``name`` minus the study's first variant (its
-    reference) in test score, paired by repeat."""
+    reference) in test score, paired by repeat, and what it shows."""
     reference = study.variants[0].variant.name
     by_name = {res.variant.name: res for res in study.variants}
     if name not in by_name or reference not in by_name:
         return None
-    mean, std, sem, wins, ties, n = _paired(study, by_name[name])
+    p = _paired(study, by_name[name])
     return (
         f"{name} minus {reference}, test {study.score_name} paired by seed: "
-        f"{mean:+.3f} on average (std {std:.3f}, standard error "
-        f"{sem:.3f}); better in {wins} of {n} repeats, tied in {ties}."
+        f"{p.mean:+.3f} on average (std {p.std:.3f}, {p.interval()}); better in "
+        f"{p.wins} of {p.n} repeats, tied in {p.ties}: "
+        f"{p.conclusion(reference)}."
+    )
+
+
+def _grid_comparison(study: Study) -> str | None:
+    """The best noise level minus no noise, paired by split, or None when
+    the grid has no level 0 or 0 is best."""
+    search = study.grid
+    cv = search.cv_results_
+    levels = np.asarray(cv[f"param_{study.grid_param}"], dtype=float)
+    best, _, _ = _grid_best(study)
+    zero = np.flatnonzero(levels == 0)
+    if zero.size == 0:
+        return None
+    if levels[best] == 0:
+        return "No noise level scored better than no noise."
+    n_splits = sum(1 for k in cv if k.startswith("split") and k.endswith("_test_score"))
+    split = [cv[f"split{i}_test_score"] for i in range(n_splits)]
+    p = Paired.of([s[best] - s[zero[0]] for s in split])
+    return (
+        f"Best level ({levels[best]:g}) minus no noise, {study.score_name} paired "
+        f"by split: {p.mean:+.3f} on average ({p.interval()}); better on {p.wins} of "
+        f"{p.n} splits: {p.conclusion('no noise', 'splits')}."
     )
 
 
@@ -826,14 +1028,15 @@ def _grid_section(study: Study) -> str:
             zip(levels, cv["mean_test_score"], cv["std_test_score"], strict=True)
         )
     ]
-    best = search.best_params_[study.grid_param]
+    _, best, best_score = _grid_best(study)
     return (
         "## Grid search over the noise level\n\n"
         f"`BatchedGridSearchCV` over `noise_std` (hidden noise before the activation), "
         f"{study.grid_text}.\n\n"
         + markdown_table(["noise_std", f"CV {study.score_name} (mean ± std)"], rows)
         + f"\n\nBest level: **{best:g}**, cross-validated {study.score_name} "
-        f"{search.best_score_:.3f}.\n\n![grid search](grid_search.png)\n"
+        f"{best_score:.3f}. {_grid_comparison(study) or ''}\n\n"
+        "![grid search](grid_search.png)\n"
     )
 
 
@@ -865,25 +1068,82 @@ def _robustness_section(study: Study) -> str:
     )
 
 
+def quick_note(settings: Settings, csv: bool = False) -> str:
+    """What a quick run (``settings.quick``) leaves out of the full one, and
+    why its numbers can still be read: one paragraph for the report."""
+    full = Settings()
+    changes = []
+    if settings.repeats < full.repeats:
+        changes.append(f"{settings.repeats} repeats instead of {full.repeats}")
+    if csv:
+        changes.append("fewer epochs")
+    else:
+        keys = settings.circles_keys()
+        n_all = len(CIRCLES_VARIANTS)
+        n_run = len([v for v in CIRCLES_VARIANTS if v.key in keys])
+        if n_run < n_all:
+            changes.append(
+                f"{n_run} of the {n_all} circles variants (`--variants` adds others)"
+            )
+        if not _bn_variants(settings):
+            changes.append("no batch-norm study")
+    grid, full_grid = len(settings.grid_levels), len(full.grid_levels)
+    if (grid, settings.cv) != (full_grid, full.cv):
+        changes.append(
+            f"{grid} noise levels on {settings.cv} splits in the grid search "
+            f"instead of {full_grid} on {full.cv}"
+        )
+    if settings.robustness_repeats < full.robustness_repeats:
+        changes.append(
+            f"{settings.robustness_repeats} noisy copies per level instead of "
+            f"{full.robustness_repeats}"
+        )
+    same = (settings.epochs, settings.hidden_units) == (full.epochs, full.hidden_units)
+    if csv:
+        kept = "the full run's network"
+    elif same:
+        kept = (
+            "the full study's data, network and training (30 training rows, "
+            f"{full.hidden_units} units, {full.epochs} epochs), so it measures "
+            "the same thing"
+        )
+    else:
+        kept = (
+            f"{settings.hidden_units} units and {settings.epochs} epochs instead "
+            f"of the full study's {full.hidden_units} and {full.epochs}, so it "
+            "does not measure what the full study measures"
+        )
+    return (
+        f"> **Quick run** (`--quick`): {kept}; it saves time with "
+        f"{', '.join(changes)}. With fewer repeats a difference must be larger "
+        "to stand out from noise: each paired difference says whether its 95% "
+        "confidence interval excludes 0 (better or worse) or not (within noise "
+        "for that many repeats). Run without `--quick` for the full study.\n"
+    )
+
+
 def write_report(
-    studies, settings: Settings, command: str, out: Path, footer: str = ""
+    studies,
+    settings: Settings,
+    command: str,
+    out: Path,
+    footer: str = "",
+    note: str = "",
 ) -> Path:
+    """Write ``report.md`` into ``out``; ``note`` (e.g. :func:`quick_note`)
+    follows the command line."""
     parts = ["# skrobust demo report\n"]
     parts.append(
         f"Command: `{command}`. Every variant fitted {settings.repeats} times "
         f"(seeds {settings.random_state} to {settings.random_state + settings.repeats - 1}); "
         "scores are mean ± standard deviation over the repeats.\n"
     )
-    if settings.quick:
-        parts.append(
-            "> **Quick run** (`--quick`): fewer repeats, epochs, grid levels and "
-            "folds than the full study, so the numbers are rough and not "
-            "comparable with the tutorials'. Run without `--quick` for the real "
-            "study.\n"
-        )
+    if note:
+        parts.append(note)
     for study in studies:
         parts.append(f"## {study.title}\n\n{study.description}\n")
         parts.append(markdown_table(summary_header(study), summary_rows(study)) + "\n")
+        parts.append(_paired_legend(study) + "\n")
         notes = [
             paired_difference(study, res.variant.name) for res in study.variants[1:]
         ]
@@ -905,29 +1165,37 @@ def write_report(
     return path
 
 
+def _paired_legend(study: Study) -> str:
+    n = len(study.variants[0].test_scores)
+    return (
+        f"Last column: test {study.score_name} minus the "
+        f"{study.variants[0].variant.name}'s on the same split and seed, mean "
+        f"over the {n} repeats with its 95% confidence interval (Student's t); "
+        "better or worse when the interval excludes 0, else within noise for "
+        f"{n} repeats."
+    )
+
+
 def terminal_summary(studies) -> str:
+    """The tables and the headline sentences, for the end of the output."""
     blocks = []
     for study in studies:
-        paired = study.paired_column
         blocks.append(
             f"{study.title}\n"
-            + text_table(summary_header(study, paired), summary_rows(study, paired))
+            + text_table(summary_header(study), summary_rows(study))
+            + "\n"
+            + _paired_legend(study)
         )
-        if paired:
-            blocks.append(
-                f"Last column: test {study.score_name} minus the "
-                f"{study.variants[0].variant.name}'s on the same split and seed, "
-                f"mean over the {len(study.variants[0].test_scores)} repeats "
-                "(standard error), and the repeats in which the variant did better."
-            )
-        else:
+        if study.tutorial_column:
             diff = paired_difference(study, HIDDEN_NOISE)
             if diff:
-                blocks.append(diff)
+                blocks.append(diff[0].upper() + diff[1:])
         if study.grid is not None:
-            best = study.grid.best_params_[study.grid_param]
+            _, best, best_score = _grid_best(study)
+            comparison = _grid_comparison(study)
             blocks.append(
                 f"Grid search: best noise_std {best:g}, cross-validated "
-                f"{study.score_name} {study.grid.best_score_:.3f}."
+                f"{study.score_name} {best_score:.3f}."
+                + (f" {comparison}" if comparison else "")
             )
     return "\n\n".join(blocks)

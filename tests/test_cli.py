@@ -97,7 +97,7 @@ def test_demo_on_a_classification_csv(tmp_path, csv_files, capsys):
     assert "tutorial (1 run)" not in report and "0.757" not in report
     printed = capsys.readouterr().out
     assert "classification" in printed
-    assert "label flipping 0.05" in printed and "test - baseline (s.e.)" in printed
+    assert "label flipping 0.05" in printed and "test - baseline [95% CI]" in printed
 
 
 def test_demo_on_a_regression_csv_with_params(tmp_path, csv_files, capsys):
