@@ -281,11 +281,15 @@ def load_csv(parser, path: Path, target: str | None, task: str | None):
         section += f"\n{rows} without a value of `{target}` dropped.\n"
         summary += f"; {rows} without a target dropped"
     section += _reproduce_text(path.name, target, task, n_dropped)
-    if task == "regression":
-        y = y.to_numpy(dtype=float)
+    if task == "regression" or _is_number(y):
+        y = y.to_numpy(dtype=float if task == "regression" else None)
+    elif pd.api.types.is_bool_dtype(y):
+        y = y.to_numpy(dtype=bool)
     else:
-        # Nullable and categorical targets as plain labels.
-        y = y.astype(object).to_numpy() if not _is_number(y) else y.to_numpy()
+        # Text, categories and mixed objects (booleans with gaps read from a
+        # CSV) as text labels: an object array of Python objects is not a
+        # label type scikit-learn recognizes.
+        y = y.astype(str).to_numpy()
     return X, y, task, preprocessor, summary, section
 
 

@@ -443,6 +443,22 @@ def test_demo_on_a_regression_csv_with_a_text_column(tmp_path, capsys):
     assert "NoisyMLPRegressor()" in (out / "report.md").read_text()
 
 
+@pytest.mark.parametrize("gap", [False, True])
+def test_demo_on_a_csv_with_a_boolean_target(tmp_path, capsys, gap):
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=40)
+    frame = pd.DataFrame({"z": z, "ok": z > 0})
+    if gap:  # pandas then reads the column as objects, not booleans
+        frame["ok"] = frame["ok"].astype(object)
+        frame.loc[0, "ok"] = None
+    path = tmp_path / "flags.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["demo", *TINY, "--data", str(path), "--target", "ok",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert "classification of 'ok'" in capsys.readouterr().out
+
+
 def test_csv_column_that_does_not_exist(mixed_csv, capsys):
     err = _error(capsys, ["demo", "--data", str(mixed_csv[0]), "--target", "nope"])
     assert "'nope' is not in 'mixed.csv'" in err and "'label'" in err
