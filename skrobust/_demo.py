@@ -956,6 +956,7 @@ class Paired:
 
     def conclusion(self, reference: str, unit: str = "repeats") -> str:
         if self.verdict == "within noise":
+            unit = unit if self.n > 1 else unit.rstrip("s")
             return (
                 f"within noise for {self.n} {unit} (the interval includes 0), "
                 "so no winner"
