@@ -79,7 +79,9 @@ def make_table(name: str, smoke: bool = False):
         rows = SMOKE_ROWS
     if kind == "classification":
         X, y = make_classification(
-            rows, features, n_informative=min(features, 10 if features < 100 else 20),
+            rows,
+            features,
+            n_informative=min(features, 10 if features < 100 else 20),
             random_state=0,
         )
         X = X.astype("float32")
@@ -136,7 +138,11 @@ def make_estimator(engine: str, table: str, seed: int, smoke: bool):
             HistGradientBoostingRegressor,
         )
 
-        cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        cls = (
+            HistGradientBoostingRegressor
+            if regression
+            else HistGradientBoostingClassifier
+        )
         est = cls(random_state=seed, max_iter=2 if smoke else 100)
     if TABLES[table][2] == "mixed":
         return make_pipeline(_preprocessor(), est)

@@ -344,3 +344,57 @@ def test_a_mini_batch_step_computes_on_batch_rows_only(pad):
     assert f"f32[{bs},{units}]" in hlo
     assert f"[{n_data},{units}]" not in hlo
     assert f"[{n_data},3]" in hlo  # the data itself is there, once
+
+
+def _train_with_validation(spec, X, y, X_val, y_val):
+    cfg = engine.make_config(
+        optimizer="adam",
+        batch_size=4,
+        n_train=len(X),
+        shuffle=True,
+        has_val=True,
+        early_stopping=False,
+        patience=1,
+        epochs=1,
+    )
+    data = engine.prepare_data(X, y, np.ones(len(X)), X_val, y_val, cfg.batch_size)
+    hyper = engine.hyper_arrays(
+        noise_std=0.0, dropout=0.0, input_dropout=0.0, learning_rate=0.01, momentum=0.0
+    )
+    return engine.train(spec, cfg, init_weights(spec, 0), data, hyper, 0, 1)
+
+
+def test_validation_sets_of_nearby_sizes_share_a_program_and_padding_is_ignored():
+    spec = _spec(hidden_layer_sizes=(3,))
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(30, 3)).astype("float32")
+    y = (X[:, :1] > 0).astype("float32")
+    shapes = set()
+    for n_val in (10, 9):
+        Xv = X[12 : 12 + n_val]
+        data = engine.prepare_data(X[:12], y[:12], np.ones(12), Xv, y[12 : 12 + n_val])
+        shapes.add(tuple(v.shape for v in data.values()))
+        res = _train_with_validation(
+            spec, X[:12], y[:12], X[12 : 12 + n_val], y[12 : 12 + n_val]
+        )
+        p = engine.predict(spec, res.weights, X[12 : 12 + n_val])[:, 0]
+        t = y[12 : 12 + n_val, 0]
+        expected_loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+        np.testing.assert_allclose(res.history["val_loss"][0], expected_loss, rtol=1e-4)
+        expected_acc = np.mean((p > 0.5) == (t > 0.5))
+        np.testing.assert_allclose(res.history["val_score"][0], expected_acc)
+    # Compiled programs are keyed by their inputs' shapes.
+    assert len(shapes) == 1
+
+
+def test_fits_of_many_structures_do_not_warn_about_retracing(caplog):
+    # Each structure is its own program, traced once; TensorFlow must not see
+    # them as one function retraced over and over (issue 12).
+    from skrobust import NoisyMLPClassifier
+
+    X = np.random.default_rng(9).normal(size=(20, 2)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    with caplog.at_level("WARNING"):
+        for units in range(1, 8):
+            NoisyMLPClassifier((units,), epochs=1, random_state=0).fit(X, y).predict(X)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -171,10 +171,27 @@ def prepare_data(X, y, w, X_val=None, y_val=None, batch_size=None):
         "y_ss": y_ss,
     }
     if X_val is not None:
-        data["X_val"] = np.ascontiguousarray(X_val, dtype=np.float32)
-        data["y_val"] = y_val
+        y_val = np.asarray(y_val)
         data["y_val_ss"] = np.float32(_sum_squares(y_val))
+        nv = X_val.shape[0]
+        # Padded with masked rows to a shared size, so that validation sets
+        # of nearby sizes (the folds of a cross-validation) share one
+        # compiled program.
+        pad = shared_rows(nv) - nv
+        X_val = np.asarray(X_val, dtype=np.float32)
+        data["X_val"] = np.concatenate([X_val, np.zeros((pad, X_val.shape[1]), "f4")])
+        data["y_val"] = np.concatenate(
+            [y_val, np.zeros((pad, *y_val.shape[1:]), y_val.dtype)]
+        )
+        data["val_mask"] = np.concatenate([np.ones(nv, "f4"), np.zeros(pad, "f4")])
     return data
+
+
+def shared_rows(n: int) -> int:
+    """``n`` rounded up to a size shared by nearby sizes: a multiple of an
+    eighth of the next power of two (at least 32), so at most 1/8 more."""
+    step = 1 << max(5, math.ceil(math.log2(max(n, 1))) - 3)
+    return -(-n // step) * step
 
 
 def _sum_squares(y):

@@ -222,6 +222,18 @@ def score_terms(spec, logits, y, mask):
     return ops.sum(ops.sum(ops.square(logits - y), axis=-1) * mask)
 
 
+def validation_terms(spec, params, bn_state, data):
+    """Mean loss, score numerator and row count on the validation rows.
+
+    ``data["X_val"]`` is padded to a shared size (``engine.prepare_data``);
+    ``data["val_mask"]`` keeps the padding out of every term."""
+    logits, _ = forward(spec, params, bn_state, data["X_val"])
+    mask = data["val_mask"]
+    count = ops.sum(mask)
+    loss = ops.sum(per_sample_loss(spec, logits, data["y_val"]) * mask) / count
+    return loss, score_terms(spec, logits, data["y_val"], mask), count
+
+
 def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
     """Mean weighted loss of one mini-batch (Keras's "sum_over_batch_size")
     plus the auxiliary outputs the loop records."""

@@ -185,10 +185,7 @@ def make_loop(spec, cfg):
             monitor = record["loss"]
             if cfg.has_val:
                 params, bn = new["params"], new["bn"]
-                logits, _ = _core.forward(spec, params, bn, data["X_val"])
-                val_loss = jnp.mean(_core.per_sample_loss(spec, logits, data["y_val"]))
-                nv = data["X_val"].shape[0]
-                vscore = _core.score_terms(spec, logits, data["y_val"], jnp.ones(nv))
+                val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
                 record["val_loss"] = val_loss
                 record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
                 monitor = val_loss

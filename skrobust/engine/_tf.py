@@ -33,6 +33,7 @@ CPU kernels implement. ``SKROBUST_TF_XLA=0`` / ``=1`` forces a tier.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -192,16 +193,9 @@ def make_loop(spec, cfg, xla=None):
             }
             monitor = ep_loss
             if cfg.has_val:
-                logits, _ = _core.forward(spec, params, bn, data["X_val"])
-                val_loss = tf.reduce_mean(
-                    _core.per_sample_loss(spec, logits, data["y_val"])
-                )
-                nv = data["X_val"].shape[0]
-                vscore = _core.score_terms(spec, logits, data["y_val"], tf.ones(nv))
+                val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
                 record["val_loss"] = val_loss
-                record["val_score"] = _train_score(
-                    spec, vscore, float(nv), data["y_val_ss"]
-                )
+                record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
                 monitor = val_loss
             finite = tf.logical_and(
                 _core.all_finite(params), tf.math.is_finite(ep_loss)
@@ -280,9 +274,49 @@ def init_state(spec, cfg, weights):
     return state
 
 
+class _Program:
+    """A ``tf.function`` traced explicitly, once per input signature.
+
+    skrobust builds one ``tf.function`` per network structure from the same
+    Python code. Called directly, TensorFlow counts the first trace of each
+    as a retrace of that code and warns about retracing after a few
+    structures (a demo or a search over ``noise_position`` has several),
+    although nothing is traced twice. Tracing explicitly with
+    ``get_concrete_function`` and calling the concrete function runs the same
+    program without that bookkeeping. ``relax`` (optional) maps the
+    arguments to the signature to trace, to let some shapes vary.
+    """
+
+    def __init__(self, fn, relax=None):
+        self._fn = fn
+        self._relax = relax or _exact_signature
+        self._concrete = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *args):
+        signature = self._relax(*args)
+        key = repr(signature)
+        fn = self._concrete.get(key)
+        if fn is None:
+            with self._lock:
+                fn = self._concrete.get(key)
+                if fn is None:
+                    fn = self._fn.get_concrete_function(*signature)
+                    self._concrete[key] = fn
+        return fn(*args)
+
+
+def _exact_signature(*args):
+    return tf.nest.map_structure(
+        lambda a: tf.TensorSpec(np.shape(a), tf.as_dtype(np.asarray(a).dtype)), args
+    )
+
+
 def compile_loop(spec, cfg):
     xla = use_xla(spec, cfg)
-    return tf.function(make_loop(spec, cfg, xla), autograph=False, jit_compile=xla)
+    return _Program(
+        tf.function(make_loop(spec, cfg, xla), autograph=False, jit_compile=xla)
+    )
 
 
 def make_key(seed: int):
@@ -298,9 +332,13 @@ def to_numpy(tree):
 
 
 def compile_predict(spec):
-    @tf.function(reduce_retracing=True, autograph=False)
     def predict(params, bn, X):
         logits, _ = _core.forward(spec, params, bn, X)
         return _core.output_activation(spec, logits)
 
-    return predict
+    def relax(params, bn, X):
+        # Any number of rows: one trace serves every input size.
+        params, bn = _exact_signature(params, bn)
+        return params, bn, tf.TensorSpec((None, spec.n_features), tf.float32)
+
+    return _Program(tf.function(predict, autograph=False), relax)
