@@ -1,5 +1,6 @@
-"""Shared test settings: quiet TensorFlow logs, the Agg plotting backend and
-small data sets."""
+"""Shared test settings: quiet TensorFlow logs, the Agg plotting backend,
+hypothesis profiles, the phase selection of ``tests/run.py`` and small data
+sets."""
 
 from __future__ import annotations
 
@@ -14,10 +15,39 @@ matplotlib.use("Agg")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# CI replays the same examples on every run (HYPOTHESIS_PROFILE=ci, set by
+# .ci/run), so a red build is never a new random draw; a failure found there
+# reproduces locally with the same profile. Locally the default profile keeps
+# exploring new examples.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header(config):
-    return f"keras {keras.__version__}, backend {keras.backend.backend()}"
+    phase = os.environ.get("SKROBUST_TEST_PHASE", "all")
+    return (
+        f"keras {keras.__version__}, backend {keras.backend.backend()}, "
+        f"hypothesis profile {settings.get_current_profile_name()}, phase {phase}"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """``tests/run.py`` runs the backends side by side (phase ``parallel``)
+    and then the ``serial`` tests alone (phase ``serial``); plain pytest runs
+    everything."""
+    phase = os.environ.get("SKROBUST_TEST_PHASE", "all")
+    if phase == "all":
+        return
+    want_serial = phase == "serial"
+    keep, drop = [], []
+    for item in items:
+        is_serial = item.get_closest_marker("serial") is not None
+        (keep if is_serial == want_serial else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

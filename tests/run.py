@@ -1,8 +1,24 @@
-"""Run the test suite once per supported Keras backend.
+"""Run the test suite on every supported Keras backend.
 
-Usage: ``python tests/run.py [pytest args...]``. The backend must be chosen
-before Keras is imported, so each backend gets its own pytest process.
-Exits non-zero if any run fails or collects no tests (pytest's exit code 5).
+Usage: ``python tests/run.py [pytest args...]``.
+
+The backend must be chosen before Keras is imported, so each backend gets its
+own pytest process. The backends share nothing, so their processes run side
+by side (most of the time goes to single-threaded compilation, so two
+processes use a 2-core machine better than one). Each process writes to its
+own log, printed whole when it ends, so the two reports never interleave.
+
+Tests marked ``serial`` measure threads, memory or time and would read the
+other process's load as their own: they are left out of the side-by-side phase
+and run afterwards, one backend at a time, on an otherwise idle machine
+(``tests/conftest.py`` does the selection from ``SKROBUST_TEST_PHASE``).
+
+Exits non-zero if any pytest run fails, or if a backend ran no test at all
+(pytest's exit code 5 in both phases).
+
+Environment: ``SKROBUST_TEST_BACKENDS=jax`` picks the backends (comma
+separated); ``SKROBUST_TEST_SEQUENTIAL=1`` runs the backends one after the
+other with live output, as plain ``pytest`` would.
 """
 
 from __future__ import annotations
@@ -10,19 +26,91 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
 
 BACKENDS = os.environ.get("SKROBUST_TEST_BACKENDS", "tensorflow,jax").split(",")
+NO_TESTS = 5  # pytest's exit code when nothing was collected or selected
+
+
+def _env(backend, phase):
+    return dict(os.environ, KERAS_BACKEND=backend, SKROBUST_TEST_PHASE=phase)
+
+
+def _pytest(args):
+    return [sys.executable, "-m", "pytest", *args]
+
+
+def _banner(text):
+    print(f"\n===== {text} =====", flush=True)
+
+
+def _run_side_by_side(args):
+    """The non-serial tests of every backend at once; returns exit codes."""
+    color = ["--color=yes"] if sys.stdout.isatty() else []
+    procs = {}
+    for backend in BACKENDS:
+        log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        proc = subprocess.Popen(
+            _pytest([*color, *args]),
+            env=_env(backend, "parallel"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        procs[backend] = (proc, log, time.monotonic())
+    print(
+        f"Running the tests of {', '.join(BACKENDS)} side by side; "
+        "each log is printed when its run ends.",
+        flush=True,
+    )
+    codes = {}
+    try:
+        while len(codes) < len(procs):
+            for backend, (proc, log, start) in procs.items():
+                if backend in codes or proc.poll() is None:
+                    continue
+                codes[backend] = proc.returncode
+                _banner(
+                    f"skrobust tests on the {backend} backend "
+                    f"({time.monotonic() - start:.0f} s)"
+                )
+                log.seek(0)
+                sys.stdout.write(log.read())
+                sys.stdout.flush()
+                log.close()
+            time.sleep(0.5)
+    finally:
+        for proc, _, _ in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+    return codes
+
+
+def _run_serial(args, phase):
+    codes = {}
+    for backend in BACKENDS:
+        what = "serial tests" if phase == "serial" else "skrobust tests"
+        _banner(f"{what} on the {backend} backend")
+        codes[backend] = subprocess.call(_pytest(args), env=_env(backend, phase))
+    return codes
 
 
 def main() -> int:
+    args = sys.argv[1:]
+    if os.environ.get("SKROBUST_TEST_SEQUENTIAL") or len(BACKENDS) == 1:
+        phases = [_run_serial(args, "all")]
+    else:
+        phases = [_run_side_by_side(args), _run_serial(args, "serial")]
     status = 0
     for backend in BACKENDS:
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        print(f"\n===== skrobust tests on the {backend} backend =====", flush=True)
-        code = subprocess.call([sys.executable, "-m", "pytest", *sys.argv[1:]], env=env)
-        if code == 5:
-            print(f"pytest collected no tests on {backend}: failing.", flush=True)
-        status = status or code
+        codes = [phase[backend] for phase in phases]
+        if all(code == NO_TESTS for code in codes):
+            print(f"pytest ran no tests on {backend}: failing.", flush=True)
+            status = status or NO_TESTS
+        failed = [code for code in codes if code not in (0, NO_TESTS)]
+        if failed:
+            print(f"pytest failed on {backend} (exit codes {codes}).", flush=True)
+            status = status or failed[0]
     return status
 
 

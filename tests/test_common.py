@@ -6,10 +6,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
 
-# Tiny networks and few epochs keep the ~50 checks per estimator fast; the
-# learning rate is raised so that a few epochs still fit the checks' simple
-# problems well enough for their score thresholds.
-FAST = dict(hidden_layer_sizes=(16,), epochs=40, learning_rate=0.02, random_state=0)
+# The checks fit on many data shapes, and each shape compiles a training
+# program, so compilation is their cost. A tiny network and 8 epochs (one
+# compiled chunk of 8) keep every program below the TensorFlow engine's XLA
+# threshold (256 mini-batch steps per chunk), in the tier that compiles in
+# about a second; the raised learning rate still fits the checks' simple
+# problems above their score thresholds (checked with seeds 0, 1 and 2).
+FAST = dict(hidden_layer_sizes=(8,), epochs=8, learning_rate=0.05, random_state=0)
 
 ESTIMATORS = [NoisyMLPClassifier(**FAST), NoisyMLPRegressor(**FAST)]
 
@@ -34,6 +37,9 @@ EXPECTED_FAILED_CHECKS: dict = {
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
         type(est).__name__, {}
     ),
+    # An expected failure that starts passing must be looked at (and its
+    # reason removed), not silently kept.
+    xfail_strict=True,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -110,8 +110,12 @@ def _busy_threads(env=None, cpus=None):
 needs_two_cpus = pytest.mark.skipif(
     len(os.sched_getaffinity(0)) < 2, reason="a pool of one CPU cannot be split"
 )
+# These tests read how a process's CPU time spreads over its threads: another
+# busy process on the machine (tests/run.py runs the backends side by side)
+# would change the spread, so they are marked serial and run alone.
 
 
+@pytest.mark.serial
 @needs_two_cpus
 def test_without_a_knob_compute_spreads_over_several_threads():
     # The control for the knob tests below: they would pass trivially if the
@@ -122,11 +126,13 @@ def test_without_a_knob_compute_spreads_over_several_threads():
     assert any(_busy_threads() >= 2 for _ in range(3))
 
 
+@pytest.mark.serial
 @needs_two_cpus
 def test_cpu_affinity_confines_compute_to_one_thread():
     assert _busy_threads(cpus={min(os.sched_getaffinity(0))}) <= 1
 
 
+@pytest.mark.serial
 @needs_two_cpus
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",

@@ -92,11 +92,20 @@ def fit_outcome(est, X, y, sample_weight=None, *, refuse=None):
 
 
 def _finite_predictions(est, X):
+    """Predictions of the right shape: finite numbers for a regressor, known
+    labels and finite probabilities summing to one for a classifier."""
     pred = est.predict(X)
-    assert len(pred) == len(X)
     if isinstance(est, NoisyMLPClassifier):
-        assert np.all(np.isfinite(est.predict_proba(X)))
+        assert pred.shape == (len(X),)
+        proba = est.predict_proba(X)
+        assert proba.shape == (len(X), len(est.classes_))
+        assert np.all(np.isfinite(proba))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
         assert set(np.unique(pred)) <= set(est.classes_)
+    else:
+        assert pred.shape == (len(X),)
+        assert pred.dtype.kind == "f"
+        assert np.all(np.isfinite(pred))
     return pred
 
 

@@ -8,11 +8,15 @@ import statistics
 import time
 
 import psutil
+import pytest
 from sklearn.datasets import make_circles
 
 from skrobust import NoisyMLPClassifier
 
 FITS, WARMUP = 30, 10
+
+# Per-fit time is measured: another busy process would be read as a slowdown.
+pytestmark = pytest.mark.serial
 
 
 def test_thirty_fits_keep_memory_and_fit_time_flat():
