@@ -6,6 +6,7 @@ hyperparameters, so ``Pipeline``, ``GridSearchCV`` and ``cross_validate``
 handle repeated evaluation and searches over noise levels natively.
 """
 
+from skrobust._compilation_cache import enable_compilation_cache
 from skrobust._layers import GaussianNoise
 from skrobust._mlp import NoisyMLPClassifier, NoisyMLPRegressor
 from skrobust._persistence import load, save
@@ -20,6 +21,7 @@ __all__ = [
     "NoisyMLPClassifier",
     "NoisyMLPRegressor",
     "__version__",
+    "enable_compilation_cache",
     "load",
     "make_tabular_preprocessor",
     "save",

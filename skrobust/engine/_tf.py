@@ -308,7 +308,7 @@ class _Program:
 
 def _exact_signature(*args):
     return tf.nest.map_structure(
-        lambda a: tf.TensorSpec(np.shape(a), tf.as_dtype(np.asarray(a).dtype)), args
+        lambda a: tf.TensorSpec(np.shape(a), tf.as_dtype(a.dtype)), args
     )
 
 
