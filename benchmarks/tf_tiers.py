@@ -45,6 +45,9 @@ SHAPES = {
     "table-8k": (8_000, 20, (100,), 32, 10, {"noise_std": 0.1}),
     "table-40k": (40_000, 20, (100,), 32, 2, {"noise_std": 0.1}),
     "wide-8k": (8_000, 200, (100,), 32, 10, {"noise_std": 0.1}),
+    # Between W3 and W4, to place the tier boundary.
+    "W4-batch32": (8_000, 100, (256, 256), 32, 2, {"dropout": 0.2}),
+    "W4-batch128": (16_000, 100, (256, 256), 128, 2, {"dropout": 0.2}),
 }
 ENGINES = {
     "tf-graph": ("tensorflow", "0"),

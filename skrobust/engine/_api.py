@@ -41,10 +41,11 @@ class TrainConfig:
     early_stopping: bool
     patience: int
     chunk: int
-    # Mini-batch steps of a chunk as a non-verbose fit sizes it. A backend may
-    # pick its compilation strategy from it; it never depends on ``verbose``,
-    # so a fit trains identically with and without a progress bar.
-    steps_per_chunk: int = 0
+    # Mini-batch steps of the whole fit, rounded up to a power of two (so
+    # that nearby epoch counts share a program). A backend may pick its
+    # compilation strategy from it; it never depends on ``verbose``, so a
+    # fit trains identically with and without a progress bar.
+    fit_steps: int = 0
     history_keys: tuple[str, ...] = field(default=("loss", "score"))
 
 
@@ -135,7 +136,7 @@ def make_config(
         early_stopping=bool(early_stopping),
         patience=int(patience),
         chunk=chunk_size(epochs, verbose),
-        steps_per_chunk=chunk_size(epochs) * n_batches,
+        fit_steps=1 << max(0, math.ceil(math.log2(max(epochs * n_batches, 1)))),
         history_keys=keys,
     )
 

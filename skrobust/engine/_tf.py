@@ -8,16 +8,19 @@ give equal streams.
 Two tiers, chosen per compiled program from its structure and configuration
 alone (so equal parameters always give equal results):
 
-* small programs (few mini-batch steps per compiled call: tests, quick fits)
-  run as a TensorFlow graph, which compiles in about a second; its cost is
-  TensorFlow's per-op dispatch, about half a millisecond per mini-batch step
-  of W1 (some 200 small ops);
-* long programs of small steps (``_XLA_MIN_STEPS`` steps or more per call of
-  at most ``_XLA_MAX_MACS`` multiply-adds each, e.g. the tutorials'
-  4000-epoch fits) are compiled whole by XLA
-  (``jit_compile=True``), which fuses each step into a few kernels: several
-  times faster per step, at a compile cost of a few seconds, paid once per
-  process and structure.
+* XLA (``jit_compile=True``) compiles the whole chunk into a few fused
+  kernels per step: 2.5x to 8x faster per step than the graph tier on the
+  benchmark workloads W1 to W3, the 1k to 50k-row tables and a 200-feature
+  table, level with the JAX engine (``benchmarks/tf_tiers.py``,
+  docs/benchmarks.md), at a compile cost of a few seconds per structure and
+  process (``skrobust.enable_compilation_cache`` keeps it for later
+  processes). It is chosen for fits of ``_XLA_MIN_STEPS`` mini-batch steps
+  or more whose steps have at most ``_XLA_MAX_MACS`` multiply-adds.
+* A TensorFlow graph compiles in about a second but pays TensorFlow's
+  per-op dispatch, about half a millisecond per small step. It wins on short
+  fits (the compile would not pay off: W3's 10 epochs, tests) and on steps
+  of large matmuls (W4: 512 x 100 -> 256 -> 256), where TensorFlow's
+  library kernels beat its XLA CPU code.
 
 Both tiers trace with ``autograph=False``: the loops are explicit
 ``tf.while_loop`` calls and every Python ``if`` is on static structure, so
@@ -43,20 +46,24 @@ from skrobust.engine import _core
 # Seeds are (key, counter * _SITES + site): every site number _core uses is
 # below _SITES, and counters (epochs times batches) stay far below 2**43.
 _SITES = 1 << 20
-# Mini-batch steps per compiled call from which XLA's compile time pays off.
-_XLA_MIN_STEPS = 256
+# Steps of a fit from which XLA's compile time (a few seconds more than the
+# graph's) pays off within the fit: 0.3 to 0.9 ms saved per step (W1, W2,
+# the tables) recover it in 2,000 to 10,000 steps. W1 (4,000 steps) runs on
+# XLA, W2 (1,600) and W3 (430) on the graph.
+_XLA_MIN_STEPS = 2048
 # Multiply-adds of one mini-batch's forward pass above which the graph tier
-# wins: TensorFlow's XLA CPU code for larger matmuls ran 9x (W3, 0.5 M) to 20x
-# (W4, 47 M) slower per step than the graph's library kernels (measured).
-_XLA_MAX_MACS = 1 << 17
+# wins per step: XLA won at 2.9 M (batch 32 through 100 -> 256 -> 256) and
+# 11.7 M (batch 128), the graph at 47 M (W4, batch 512), measured with
+# benchmarks/tf_tiers.py.
+_XLA_MAX_MACS = 1 << 24
 # Smallest uniform fed to ndtri: the draws stay finite (|z| < 5.2).
 _TINY = 1e-7
 
 
 def use_xla(spec, cfg) -> bool:
-    """Whether the program for ``spec`` and ``cfg`` is compiled by XLA: many
-    small steps (XLA removes the per-op dispatch that dominates them), not
-    large matmuls."""
+    """Whether the program for ``spec`` and ``cfg`` is compiled by XLA: a
+    fit long enough to repay the compilation, of steps that are not large
+    matmuls."""
     forced = os.environ.get("SKROBUST_TF_XLA", "").strip().lower()
     if forced in ("0", "false", "no"):
         return False
@@ -66,7 +73,7 @@ def use_xla(spec, cfg) -> bool:
     macs = cfg.batch_size * sum(
         a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)
     )
-    return cfg.steps_per_chunk >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
+    return cfg.fit_steps >= _XLA_MIN_STEPS and macs <= _XLA_MAX_MACS
 
 
 class _Rng:
