@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs",
         type=_positive_int,
         metavar="N",
-        help="training epochs (default 4000 on the circles data, 300 on a CSV; "
-        "less with --quick)",
+        help="training epochs (default 4000 on the circles data, with --quick "
+        "too; 300 on a CSV, 100 with --quick)",
     )
     demo.add_argument(
         "--out",

@@ -952,7 +952,7 @@ class Paired:
     def interval(self) -> str:
         if self.n < 2:
             return "no interval from 1 pair"
-        return f"95% CI {self.low:+.3f} to {self.high:+.3f}"
+        return f"95% CI {_signed(self.low)} to {_signed(self.high)}"
 
     def conclusion(self, reference: str, unit: str = "repeats") -> str:
         if self.verdict == "within noise":
@@ -978,7 +978,15 @@ def _paired_cell(study: Study, res: VariantResult) -> str:
     p = _paired(study, res)
     if p.n < 2:
         return f"{p.mean:+.3f}, 1 repeat: within noise"
-    return f"{p.mean:+.3f} [{p.low:+.3f}, {p.high:+.3f}] {p.verdict}"
+    return f"{p.mean:+.3f} [{_signed(p.low)}, {_signed(p.high)}] {p.verdict}"
+
+
+def _signed(x: float) -> str:
+    """``x`` with its sign and 3 decimals, or 1 significant digit when 3
+    decimals would show a bound that excludes 0 as 0."""
+    if x != 0 and abs(x) < 0.0005:
+        return f"{x:+.{-math.floor(math.log10(abs(x)))}f}"
+    return f"{x:+.3f}"
 
 
 def paired_difference(study: Study, name: str) -> str | None:

@@ -75,7 +75,7 @@ def test_quick_demo_includes_the_batch_norm_study(tmp_path):
 TINY_QUICK = [a for a in TINY if a != "--variants" and not a.startswith("baseline,")]
 CELL = re.compile(
     r"\| ([^|]+?) \|[^|]*\|[^|]*\|[^|]*\| "
-    r"([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\] "
+    r"([+-]\d\.\d{3}) \[([+-]\d\.\d{3,}), ([+-]\d\.\d{3,})\] "
     r"(better|worse|within noise) \|"
 )
 
