@@ -22,7 +22,10 @@ Engines: skrobust's defaults with ``noise_std=0.1`` (``NoisyMLPClassifier`` /
 TensorFlow and the JAX backend; scikit-learn's ``MLPClassifier`` /
 ``MLPRegressor`` defaults (which stop when the training loss stalls, and use
 batches of 200); ``HistGradientBoostingClassifier`` / ``Regressor`` defaults.
-``--tiers`` adds ``skrobust-tf-graph`` and ``skrobust-tf-xla``: the
+``skrobust-*-cache`` run with ``skrobust.enable_compilation_cache`` on and
+warmed by one untimed run of the same case: their first fit is a fresh
+process's with the cache warm. ``--tiers`` adds ``skrobust-tf-graph`` and
+``skrobust-tf-xla``: the
 TensorFlow engine forced into each of its tiers (``SKROBUST_TF_XLA``).
 
 Every (engine, table) pair runs in a fresh process; it times a first fit
@@ -39,11 +42,17 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workloads import CACHE_ENV, enable_cache_from_env  # noqa: E402
 
 TABLES = {
     # name: (rows, features, kind)
@@ -60,10 +69,19 @@ ENGINES = {
     "skrobust-jax": ("jax", None),
     "sklearn-mlp": (None, None),
     "hist-gbdt": (None, None),
+    "skrobust-tf-cache": ("tensorflow", None),
+    "skrobust-jax-cache": ("jax", None),
     "skrobust-tf-graph": ("tensorflow", "0"),
     "skrobust-tf-xla": ("tensorflow", "1"),
 }
-DEFAULT_ENGINES = ("skrobust-tf", "skrobust-jax", "sklearn-mlp", "hist-gbdt")
+DEFAULT_ENGINES = (
+    "skrobust-tf",
+    "skrobust-jax",
+    "skrobust-tf-cache",
+    "skrobust-jax-cache",
+    "sklearn-mlp",
+    "hist-gbdt",
+)
 SMOKE_ROWS = 300
 
 
@@ -163,6 +181,8 @@ def _steps(est, n_train: int, engine: str):
 def run_case(engine: str, table: str, smoke: bool) -> dict:
     from sklearn.exceptions import ConvergenceWarning
 
+    if engine.startswith("skrobust"):
+        enable_cache_from_env()
     Xtr, Xte, ytr, yte, _ = make_table(table, smoke)
     times, acc, steps = [], None, None
     for seed in (0, 1):
@@ -187,9 +207,12 @@ def run_case(engine: str, table: str, smoke: bool) -> dict:
     }
 
 
-def _run(engine: str, table: str, smoke: bool) -> dict:
+def _run(engine: str, table: str, smoke: bool, cache: str) -> dict:
     backend, tier = ENGINES[engine]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    env.pop(CACHE_ENV, None)
+    if engine.endswith("-cache"):
+        env[CACHE_ENV] = cache
     if backend:
         env["KERAS_BACKEND"] = backend
     env.pop("SKROBUST_TF_XLA", None)
@@ -198,6 +221,9 @@ def _run(engine: str, table: str, smoke: bool) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, table]
     if smoke:
         cmd.append("--smoke")
+    if engine.endswith("-cache"):
+        # Warm the cache: the same case once, not timed.
+        subprocess.run(cmd, env=env, capture_output=True, text=True)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -245,10 +271,11 @@ def main(argv=None) -> int:
     if args.tiers:
         engines += ["skrobust-tf-graph", "skrobust-tf-xla"]
     results = []
+    cache = tempfile.mkdtemp(prefix="skrobust-bench-cache-")
     for table in args.table or list(TABLES):
         for engine in engines:
             t = time.perf_counter()
-            res = _run(engine, table, args.smoke)
+            res = _run(engine, table, args.smoke, cache)
             print(
                 f"  {table:<7} {engine:<18} done in {time.perf_counter() - t:6.1f} s: "
                 f"first {res['first']:.2f} s, second {res['second']:.2f} s, "
@@ -256,6 +283,7 @@ def main(argv=None) -> int:
                 flush=True,
             )
             results.append(res)
+    shutil.rmtree(cache, ignore_errors=True)
     print()
     print(format_table(results))
     if args.json:
