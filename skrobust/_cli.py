@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 QUICK_NOTE = (
-    "the full study's 4000 epochs, 30 training rows and 500 units, with fewer "
-    "repeats, variants and grid levels and no batch-norm study; under a minute "
-    "on a 2-core CPU"
+    "on the circles data the full study's 4000 epochs, 30 training rows and 500 "
+    "units with fewer repeats, variants and grid levels and no batch-norm study, "
+    "under a minute on a 2-core CPU; on a CSV fewer repeats and epochs"
 )
 
 
@@ -69,6 +69,7 @@ def _variants_help() -> str:
         CIRCLES_KEYS,
         LABEL_NOISE_VARIANTS,
         NOISE_KIND_VARIANTS,
+        QUICK_CIRCLES_KEYS,
         TARGET_NOISE_VARIANTS,
     )
 
@@ -77,7 +78,8 @@ def _variants_help() -> str:
 
     # "%%": argparse formats help strings with %.
     return (
-        "comma-separated variants to run instead of all; must include baseline "
+        "comma-separated variants to run instead of all (on the circles data, "
+        f"--quick runs {', '.join(QUICK_CIRCLES_KEYS)}); must include baseline "
         f"and hidden. Circles demo: {', '.join(CIRCLES_KEYS)}. With --data: the "
         f"same but no-bn and bn-*, plus {keys(NOISE_KIND_VARIANTS)}, and "
         f"{keys(LABEL_NOISE_VARIANTS)} (classification) or "

@@ -1177,8 +1177,8 @@ def write_report(
 def _paired_legend(study: Study) -> str:
     n = len(study.variants[0].test_scores)
     return (
-        f"Last column: test {study.score_name} minus the "
-        f"{study.variants[0].variant.name}'s on the same split and seed, mean "
+        f"Last column: test {study.score_name} minus that of "
+        f"{study.variants[0].variant.name} on the same split and seed, mean "
         f"over the {n} repeats with its 95% confidence interval (Student's t); "
         "better or worse when the interval excludes 0, else within noise for "
         f"{n} repeats."
