@@ -8,7 +8,6 @@ import runpy
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -212,13 +211,6 @@ def test_importing_skrobust_leaves_logging_settings_alone():
 FRAMEWORK_LOG_LINE = re.compile(r"^([IWE]\d{4} \d\d:|WARNING: All log messages)")
 
 
-@pytest.mark.xfail(
-    keras.backend.backend() == "tensorflow",
-    strict=True,
-    reason="skrobust/__init__.py imports Keras, and so TensorFlow, before the "
-    "command line's main() can set TF_CPP_MIN_LOG_LEVEL; passes once the "
-    "package imports its modules lazily",
-)
 def test_demo_prints_no_framework_start_up_lines(tmp_path):
     tiny = ["--repeats", "1", "--epochs", "2", "--hidden-units", "2",
             "--cv", "2", "--grid-levels", "0,0.1", "--robustness-levels", "0",

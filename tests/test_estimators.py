@@ -590,3 +590,18 @@ def test_fits_differing_only_in_training_noise_share_one_predict_program(circles
         Clf(**{**TINY, **params}).fit(*circles).predict(circles[0])
     assert len(engine._api._PREDICTS._items) == 1
     assert len(engine._api._LOOPS._items) == len(variants)
+
+
+def test_importing_skrobust_loads_no_framework():
+    # The package imports its modules on first use, so that the command line
+    # can set up its process (the frameworks' logging) before Keras loads.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, skrobust; "
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules; "
+        "assert skrobust.NoisyMLPClassifier.__name__ == 'NoisyMLPClassifier'; "
+        "assert set(skrobust.__all__) <= set(dir(skrobust))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
