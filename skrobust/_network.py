@@ -26,10 +26,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from skrobust._knobs import TRAINING_SWITCHES
 from skrobust._layers import GaussianNoise
-
-NOISE_POSITIONS = ("input", "pre_activation", "post_activation")
-NOISE_TYPES = ("additive", "multiplicative")
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class NetworkSpec:
     kernel_initializer : str
         Initializer of every Dense kernel (a name Keras knows).
     noise_sites : tuple of str
-        Subset of ``NOISE_POSITIONS`` where a noise layer exists.
+        Subset of ``_knobs.NOISE_POSITIONS`` where a noise layer exists.
     noise_type : {"additive", "multiplicative"}
         What the noise layers do: ``h + std * eps`` or ``h * (1 + std * eps)``
         (Gaussian dropout).
@@ -94,20 +92,6 @@ class NetworkSpec:
     @property
     def layer_sizes(self) -> tuple[int, ...]:
         return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
-
-
-# The spec's flags that switch on a random training-time operation (besides
-# the noise layers of ``noise_sites``), each with the hyperparameters the
-# operation reads.
-TRAINING_SWITCHES = {
-    "input_dropout": ("input_dropout",),
-    "dropout": ("dropout",),
-    "weight_noise": ("weight_noise_std",),
-    "gradient_noise": ("gradient_noise_eta", "gradient_noise_gamma"),
-    "label_smoothing": ("label_smoothing",),
-    "label_flip": ("label_flip_rate",),
-    "target_noise": ("target_noise_std", "target_noise_scale"),
-}
 
 
 def inference_spec(spec: NetworkSpec) -> NetworkSpec:

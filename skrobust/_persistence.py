@@ -417,13 +417,20 @@ def _load_from_zip(zf, label):
         setattr(estimator, attr, _check_attribute(attr, _decode(value, attr), label))
     for attr, info in _dict(meta, "arrays", label).items():
         setattr(estimator, attr, _read_array(zf, attr, info, label))
-    _check_consistency(estimator, cls, spec, label)
+    _check_consistency(estimator, spec, label)
 
     model = _read_model(zf, spec, estimator, label)
     from skrobust._network import get_weights
+    from skrobust._plan import set_fitted_state
 
-    estimator._spec = spec
-    estimator._weights = get_weights(model, spec)
+    set_fitted_state(
+        estimator,
+        spec,
+        get_weights(model, spec),
+        estimator.history_,
+        estimator.n_iter_,
+        getattr(estimator, "best_epoch_", None),
+    )
     return estimator
 
 
@@ -451,27 +458,46 @@ def _restore_params(cls, meta, label):
     return estimator
 
 
-# Spec fields added after format version 1 was first written, with the value
-# that describes an older file.
-_LATER_SPEC_FIELDS = {
-    "noise_type": "additive",
-    "weight_noise": False,
-    "gradient_noise": False,
-    "label_smoothing": False,
-    "label_flip": False,
-    "target_noise": False,
-}
+# The spec fields of the first files of format version 1. Every field added
+# since (a noise type, the flag of each later training-noise knob) is absent
+# from older files and takes its NetworkSpec default there: off.
+_FIRST_SPEC_FIELDS = (
+    "n_features",
+    "hidden_layer_sizes",
+    "n_outputs",
+    "task",
+    "activation",
+    "kernel_initializer",
+    "noise_sites",
+    "input_dropout",
+    "dropout",
+    "batchnorm",
+    "max_norm",
+)
+
+
+def _later_spec_fields() -> dict:
+    """Spec fields added after format version 1 was first written, with the
+    value that describes an older file."""
+    from skrobust._network import NetworkSpec
+
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(NetworkSpec)
+        if f.name not in _FIRST_SPEC_FIELDS
+    }
 
 
 def _restore_spec(meta, label):
-    from skrobust._network import NOISE_POSITIONS, NOISE_TYPES, NetworkSpec
+    from skrobust._knobs import NOISE_POSITIONS, NOISE_TYPES, TRAINING_SWITCHES
+    from skrobust._network import NetworkSpec
 
     fields = {k: _decode(v, f"spec.{k}") for k, v in _dict(meta, "spec", label).items()}
     names = {f.name for f in dataclasses.fields(NetworkSpec)}
     # Files written before a training-noise kind existed lack its flag: it
     # was off.
-    for name in set(_LATER_SPEC_FIELDS) - set(fields):
-        fields[name] = _LATER_SPEC_FIELDS[name]
+    for name, value in _later_spec_fields().items():
+        fields.setdefault(name, value)
     if set(fields) != names:
         raise ValueError(f"{label}: the network description is malformed.")
 
@@ -491,13 +517,9 @@ def _restore_spec(meta, label):
         and isinstance(fields["kernel_initializer"], str)
         and isinstance(sites, tuple)
         and all(s in NOISE_POSITIONS for s in sites)
-        and isinstance(fields["input_dropout"], bool)
-        and isinstance(fields["dropout"], bool)
+        and all(isinstance(fields[f], bool) for f in TRAINING_SWITCHES)
         and fields["batchnorm"] in (None, "before", "after")
         and fields["noise_type"] in NOISE_TYPES
-        and all(
-            isinstance(fields[f], bool) for f in _LATER_SPEC_FIELDS if f != "noise_type"
-        )
         and (
             fields["max_norm"] is None
             or (isinstance(fields["max_norm"], float) and fields["max_norm"] > 0)
@@ -564,7 +586,7 @@ def _read_array(zf, attr, info, label):
     return arr.astype(object) if info["object"] else arr
 
 
-def _check_consistency(estimator, cls, spec, label):
+def _check_consistency(estimator, spec, label):
     """The JSON parts must describe one estimator: a crafted file cannot make
     the spec, parameters and attributes disagree."""
     problems = []
@@ -573,24 +595,20 @@ def _check_consistency(estimator, cls, spec, label):
     for attr in ("n_iter_", "history_", "loss_curve_"):
         if not hasattr(estimator, attr):
             problems.append(f"{attr} is missing")
+    if "loss" not in getattr(estimator, "history_", {"loss": None}):
+        problems.append("history_ has no 'loss'")
     names = getattr(estimator, "feature_names_in_", None)
     if names is not None and len(names) != spec.n_features:
         problems.append("feature_names_in_ has the wrong length")
-    if cls.__name__ == "NoisyMLPClassifier":
-        classes = getattr(estimator, "classes_", None)
-        if (
-            classes is None
-            or spec.task not in ("binary", "multiclass")
-            or (spec.n_outputs != (1 if len(classes) == 2 else len(classes)))
-            or len(classes) < 2
-        ):
-            problems.append("classes_ does not match the network's outputs")
-    elif (
-        spec.task != "regression"
-        or getattr(estimator, "_y_ndim", None) not in (1, 2)
-        or (estimator._y_ndim == 1 and spec.n_outputs != 1)
+    best = getattr(estimator, "best_epoch_", None)
+    if best is not None and not (
+        isinstance(getattr(estimator, "history_", None), dict)
+        and best < len(estimator.history_.get("val_loss", ()))
     ):
-        problems.append("the regressor's target description is invalid")
+        problems.append("best_epoch_ is not an epoch of the validation history")
+    outputs = estimator._outputs_problem(spec)
+    if outputs:
+        problems.append(outputs)
     if problems:
         raise ValueError(f"{label}: inconsistent file: {'; '.join(problems)}.")
 

@@ -87,11 +87,13 @@ class Check:
 
 
 def validate_params(estimator) -> None:
-    """Raise if any constructor parameter breaks its constraints."""
+    """Raise if any constructor parameter breaks its constraints (``None`` in
+    a list of constraints means that ``None`` is allowed, as in
+    scikit-learn)."""
     params = estimator.get_params(deep=False)
     for name, constraints in estimator._parameter_constraints.items():
         value = params[name]
-        if any(c(value) for c in constraints):
+        if any(value is None if c is None else c(value) for c in constraints):
             continue
         allowed = " or ".join(str(c) for c in constraints)
         raise InvalidParameterError(

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from skrobust._network import TRAINING_SWITCHES, inference_spec
+from skrobust._knobs import ENGINE_VALUES, read_by
+from skrobust._network import inference_spec
 
 SUPPORTED_BACKENDS = ("jax", "tensorflow")
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
@@ -201,58 +202,35 @@ def _sum_squares(y):
     return 0.0
 
 
-def hyper_arrays(
-    *,
-    noise_std,
-    dropout,
-    input_dropout,
-    learning_rate,
-    momentum,
-    input_noise_scale=1.0,
-    weight_noise_std=0.0,
-    gradient_noise_eta=0.0,
-    gradient_noise_gamma=0.55,
-    label_smoothing=0.0,
-    label_flip_rate=0.0,
-    target_noise_std=0.0,
-    target_noise_scale=1.0,
-):
+def hyper_arrays(**values):
     """The values a compiled program takes as data (so one program serves a
-    whole grid). ``input_noise_scale`` (one entry per feature) and
-    ``target_noise_scale`` (one per target column) multiply the std of
-    additive input noise and of target noise."""
-    return {
-        "noise_std": np.float32(noise_std),
-        "dropout": np.float32(dropout),
-        "input_dropout": np.float32(input_dropout),
-        "learning_rate": np.float32(learning_rate),
-        "momentum": np.float32(momentum),
-        "input_noise_scale": np.asarray(input_noise_scale, np.float32),
-        "weight_noise_std": np.float32(weight_noise_std),
-        "gradient_noise_eta": np.float32(gradient_noise_eta),
-        "gradient_noise_gamma": np.float32(gradient_noise_gamma),
-        "label_smoothing": np.float32(label_smoothing),
-        "label_flip_rate": np.float32(label_flip_rate),
-        "target_noise_std": np.float32(target_noise_std),
-        "target_noise_scale": np.asarray(target_noise_scale, np.float32),
-    }
+    whole grid), one per entry of ``_knobs.ENGINE_VALUES``: a float32 scalar,
+    or a float32 array with one entry per feature (``input_noise_scale``,
+    which multiplies the std of additive input noise) or per target column
+    (``target_noise_scale``, the same for target noise). A value not given
+    takes its knob's default."""
+    unknown = set(values) - {v.name for v in ENGINE_VALUES}
+    if unknown:
+        raise TypeError(f"hyper_arrays() got unknown values {sorted(unknown)}")
+    out = {}
+    for v in ENGINE_VALUES:
+        value = values.get(v.name, v.default)
+        if value is None:
+            raise TypeError(f"hyper_arrays() needs a value for {v.name!r}")
+        if v.shape == "scalar":
+            out[v.name] = np.float32(value)
+        else:
+            out[v.name] = np.asarray(value, np.float32)
+    return out
 
 
 def used_hyper(spec, cfg, hyper: dict) -> dict:
     """The entries of ``hyper`` that the program for ``spec`` and ``cfg``
-    reads. A ``tf.while_loop`` compiled by XLA takes the inputs it closes
-    over as loop variables, carried through every iteration; a fit passes
-    only what it uses (docs/benchmarks.md measured the difference)."""
-    keys = {"learning_rate"}
-    if cfg.optimizer == "sgd":
-        keys.add("momentum")
-    if spec.noise_sites:
-        keys.add("noise_std")
-        if "input" in spec.noise_sites and spec.noise_type == "additive":
-            keys.add("input_noise_scale")
-    for flag, names in TRAINING_SWITCHES.items():
-        if getattr(spec, flag):
-            keys.update(names)
+    reads (``_knobs.read_by``). A ``tf.while_loop`` compiled by XLA takes the
+    inputs it closes over as loop variables, carried through every
+    iteration; a fit passes only what it uses (docs/benchmarks.md measured
+    the difference)."""
+    keys = read_by(spec, cfg)
     return {k: v for k, v in hyper.items() if k in keys}
 
 

@@ -30,7 +30,6 @@ BN_EPSILON = 1e-3
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
 MAXNORM_EPSILON = 1e-7
-DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
 
 # Sites of random draws, so that each layer's and each kind's noise is
 # independent. Sites stay below 2**20 (the TensorFlow engine packs a step

@@ -27,17 +27,10 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.pipeline import Pipeline
 
 from skrobust import engine
-from skrobust._mlp import (
-    BaseNoisyMLP,
-    _random_seeds,
-    warn_diverged,
-)
-from skrobust._network import (
-    TRAINING_SWITCHES,
-    NetworkSpec,
-    inference_spec,
-    init_weights,
-)
+from skrobust._knobs import TRAINING_SWITCHES
+from skrobust._mlp import BaseNoisyMLP
+from skrobust._network import inference_spec
+from skrobust._plan import FitPlan, apply_result, plan_fit
 from skrobust._validation import validate_params
 
 
@@ -208,13 +201,9 @@ class _Member:
     pipeline: object  # the candidate's pipeline, or None
     prefix: object  # the fold's fitted pipeline prefix, or None
     prep_time: float
-    spec: NetworkSpec
+    plan: FitPlan  # what the member's plain fit would train
     flags: tuple
     group: tuple
-    data: dict
-    hyper: dict
-    weights: dict
-    seed: int
 
 
 def _batch_plan(est, fit_params):
@@ -242,11 +231,6 @@ def _batch_plan(est, fit_params):
     return final, name, sw_key
 
 
-def _plain_spec(est, n_features, n_outputs, task):
-    """The spec ``est.fit`` would build."""
-    return est._network_spec(n_features, n_outputs, task)
-
-
 def _prepare_member(
     cand,
     split,
@@ -260,22 +244,23 @@ def _prepare_member(
     prefix,
 ):
     final = clone(final_c)
-    # Raises as the plain fit would; the caller then falls back to it, which
-    # records the error the way GridSearchCV does.
-    Xv, y_enc, sw, task, n_outputs = final._training_data(
-        X_train, y_train, fit_params_train.get(sw_key)
-    )
-    n_train = Xv.shape[0]
-    seed_init, seed_train, _ = _random_seeds(final.random_state, 3)
-    spec = _plain_spec(final, Xv.shape[1], n_outputs, task)
-    base = inference_spec(spec)
+    # The plain fit's plan (it raises as the plain fit would; the caller then
+    # falls back to the plain fit, which records the error the way
+    # GridSearchCV does).
+    plan = plan_fit(final, X_train, y_train, fit_params_train.get(sw_key))
+    spec, cfg = plan.spec, plan.cfg
     flags = (
         spec.noise_sites,
         spec.noise_type if spec.noise_sites else None,
         tuple(getattr(spec, f) for f in _SWITCHES),
     )
-    eff_bs = min(int(final.batch_size), n_train)
-    group = (base, final.optimizer, eff_bs, bool(final.shuffle), int(final.epochs))
+    group = (
+        inference_spec(spec),
+        cfg.optimizer,
+        cfg.batch_size,
+        cfg.shuffle,
+        plan.epochs,
+    )
     return _Member(
         cand=cand,
         split=split,
@@ -283,13 +268,9 @@ def _prepare_member(
         pipeline=est_c if name is not None else None,
         prefix=prefix,
         prep_time=0.0,
-        spec=spec,
+        plan=plan,
         flags=flags,
         group=group,
-        data=engine.prepare_data(Xv, y_enc, sw),
-        hyper=engine.hyper_arrays(**final._hyperparameters(Xv, y_enc)),
-        weights=init_weights(spec, seed_init),
-        seed=seed_train,
     )
 
 
@@ -326,23 +307,28 @@ def _assign_flags(members):
 
 
 def _stack_group(members):
-    n_max = max(m.data["X"].shape[0] for m in members)
+    """The members' plain-fit arrays stacked (each padded with masked rows to
+    the widest member) and their hyperparameters."""
+    n_max = max(m.plan.data["X"].shape[0] for m in members)
     M = len(members)
-    first = members[0].data
+    first = members[0].plan.data
     X = np.zeros((M, n_max, first["X"].shape[1]), np.float32)
     y = np.zeros((M, n_max, *first["y"].shape[1:]), first["y"].dtype)
     w = np.zeros((M, n_max), np.float32)
     mask = np.zeros((M, n_max), np.float32)
     y_ss = np.zeros(M, np.float32)
     for i, m in enumerate(members):
-        n = m.data["X"].shape[0]
-        X[i, :n] = m.data["X"]
-        y[i, :n] = m.data["y"]
-        w[i, :n] = m.data["w"]
-        mask[i, :n] = 1.0
-        y_ss[i] = m.data["y_ss"]
+        d = m.plan.data
+        n = d["X"].shape[0]
+        X[i, :n] = d["X"]
+        y[i, :n] = d["y"]
+        w[i, :n] = d["w"]
+        mask[i, :n] = d["mask"]
+        y_ss[i] = d["y_ss"]
     data = {"X": X, "y": y, "w": w, "mask": mask, "y_ss": y_ss}
-    hyper = {k: np.stack([m.hyper[k] for m in members]) for k in members[0].hyper}
+    hyper = {
+        k: np.stack([m.plan.hyper[k] for m in members]) for k in members[0].plan.hyper
+    }
     return data, hyper, n_max
 
 
@@ -390,10 +376,10 @@ def _train_runs(members, memory_budget, max_members, verbose):
             out = _jax_batched.train_members(
                 spec,
                 cfg,
-                [m.weights for m in ms],
+                [m.plan.weights for m in ms],
                 data,
                 hyper,
-                [m.seed for m in ms],
+                [m.plan.seed for m in ms],
                 epochs,
                 memory_budget=memory_budget,
                 max_members=max_members,
@@ -406,15 +392,14 @@ def _train_runs(members, memory_budget, max_members, verbose):
 
 
 def _finish(m, r):
-    est = m.final
-    est._spec = m.spec
-    est._weights = r["weights"]
-    est.__dict__.pop("_model", None)
-    est.history_ = est._rename_history(r["history"])
-    est.loss_curve_ = list(est.history_["loss"])
-    est.n_iter_ = r["n_iter"]
-    if r["diverged"]:
-        warn_diverged(est, r["n_iter"], stacklevel=4)
+    result = engine.TrainResult(
+        weights=r["weights"],
+        history=r["history"],
+        n_iter=r["n_iter"],
+        diverged=r["diverged"],
+        best_epoch=None,
+    )
+    apply_result(m.final, m.plan.spec, result, stacklevel=3)
 
 
 def _fitted(m):

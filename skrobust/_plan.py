@@ -1,0 +1,210 @@
+"""What a fit computes before training, and what it keeps afterwards.
+
+:func:`plan_fit` turns an estimator's parameters and data into everything
+training needs (network spec, compile-time configuration, arrays, engine
+hyperparameters, initial weights, seeds); :func:`apply_result` writes a
+training result into the estimator. A plain fit, every member of a batched
+search and :func:`skrobust.load` (through :func:`set_fitted_state`) go
+through these functions, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from skrobust import engine
+from skrobust._knobs import DEFAULT_LEARNING_RATE, KNOB, KNOBS, NOISE_POSITIONS
+from skrobust._network import NetworkSpec, init_weights
+from skrobust._validation import validate_params
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Everything one training run needs."""
+
+    spec: NetworkSpec
+    cfg: engine.TrainConfig
+    data: dict  # engine.prepare_data's arrays, training rows padded with masked rows
+    hyper: dict  # engine.hyper_arrays
+    weights: dict  # initial weights
+    seed: int  # seed of the training loop's random draws
+    epochs: int
+
+
+def random_seeds(random_state, n: int) -> list[int]:
+    """``n`` independent seeds derived from ``random_state`` without touching
+    NumPy's global generator (``None`` draws fresh OS entropy)."""
+    if isinstance(random_state, np.random.RandomState):
+        return [int(s) for s in random_state.randint(0, 2**31 - 1, size=n)]
+    if isinstance(random_state, np.random.Generator):
+        return [int(s) for s in random_state.integers(0, 2**31 - 1, size=n)]
+    rng = np.random.default_rng(random_state)
+    return [int(s) for s in rng.integers(0, 2**31 - 1, size=n)]
+
+
+def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
+    """Validate the parameters and data of ``estimator.fit(X, y,
+    sample_weight)`` and compute what training needs. Sets the input and
+    target attributes (``n_features_in_``, ``classes_`` ...)."""
+    validate_params(estimator)
+    X, y_enc, weights, task, n_outputs = estimator._training_data(X, y, sample_weight)
+    seed_init, seed_train, seed_split = random_seeds(estimator.random_state, 3)
+    X, y_enc, weights, X_val, y_val = _hold_out(
+        estimator, X, y_enc, weights, task, seed_split
+    )
+    spec = estimator._network_spec(X.shape[1], n_outputs, task)
+    cfg = engine.make_config(
+        optimizer=estimator.optimizer,
+        batch_size=estimator.batch_size,
+        n_train=X.shape[0],
+        shuffle=estimator.shuffle,
+        has_val=X_val is not None,
+        early_stopping=estimator.early_stopping,
+        patience=estimator.patience,
+        epochs=estimator.epochs,
+        verbose=estimator.verbose,
+    )
+    return FitPlan(
+        spec=spec,
+        cfg=cfg,
+        data=engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size),
+        hyper=engine.hyper_arrays(**estimator._hyperparameters(X, y_enc)),
+        weights=init_weights(spec, seed_init),
+        seed=seed_train,
+        epochs=estimator.epochs,
+    )
+
+
+def _hold_out(estimator, X, y_enc, weights, task, seed):
+    """The training rows and the validation rows (None without a validation
+    fraction), split as ``validation_fraction`` and ``early_stopping`` say."""
+    fraction = estimator.validation_fraction
+    if estimator.early_stopping and fraction is None:
+        fraction = 0.1
+    if fraction is None:
+        return X, y_enc, weights, None, None
+    stratify = (
+        y_enc if task == "multiclass" else (y_enc[:, 0] if task == "binary" else None)
+    )
+    try:
+        X, X_val, y_enc, y_val, weights, _ = train_test_split(
+            X,
+            y_enc,
+            weights,
+            test_size=fraction,
+            random_state=seed,
+            stratify=stratify,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"validation_fraction={fraction} cannot hold out a "
+            f"validation set from {X.shape[0]} samples: {exc}"
+        ) from None
+    return X, y_enc, weights, X_val, y_val
+
+
+def network_spec(params: dict, n_features, n_outputs, task) -> NetworkSpec:
+    """The structure that parameters ``params`` describe for data of this
+    shape."""
+    position = params["noise_position"]
+    positions = (position,) if isinstance(position, str) else tuple(position)
+    sites = (
+        tuple(p for p in NOISE_POSITIONS if p in positions)
+        if params["noise_std"] > 0
+        else ()
+    )
+    max_norm = params["max_norm"]
+    return NetworkSpec(
+        n_features=n_features,
+        hidden_layer_sizes=tuple(int(u) for u in params["hidden_layer_sizes"]),
+        n_outputs=n_outputs,
+        task=task,
+        activation=params["activation"],
+        kernel_initializer=params["kernel_initializer"],
+        noise_sites=sites,
+        batchnorm=params["batchnorm"] or None,
+        max_norm=None if max_norm is None else float(max_norm),
+        # Without noise layers the type changes nothing; one value keeps
+        # such fits on one compiled program.
+        noise_type=params["noise_type"] if sites else "additive",
+        **{
+            k.switches: params[k.name] > 0
+            for k in KNOBS
+            if k.switches is not None and k.name in params
+        },
+    )
+
+
+def engine_hyper(params: dict, X, y_enc) -> dict:
+    """The engine's hyperparameters for training rows ``X`` and encoded
+    targets ``y_enc`` (the data set the feature and target scales)."""
+    hyper = {
+        name: params[name]
+        for name in params
+        if name in KNOB and KNOB[name].engine is not None
+    }
+    if hyper["learning_rate"] is None:
+        hyper["learning_rate"] = DEFAULT_LEARNING_RATE[params["optimizer"]]
+    per_column = params["noise_scale"] == "feature"
+    hyper["input_noise_scale"] = _column_std(X) if per_column else np.ones(X.shape[1])
+    if "target_noise_std" in params:
+        hyper["target_noise_scale"] = (
+            _column_std(y_enc) if per_column else np.ones(y_enc.shape[1])
+        )
+    return hyper
+
+
+def _column_std(a):
+    """Standard deviation of each column over the training rows (at most the
+    largest absolute value, so it fits float32 as the validated data do)."""
+    return np.std(np.asarray(a, dtype=np.float64), axis=0)
+
+
+def apply_result(estimator, spec, result, *, stacklevel) -> None:
+    """Write ``engine.TrainResult`` ``result`` of training ``spec`` into the
+    estimator; warn (at ``stacklevel`` from the caller) if it diverged."""
+    set_fitted_state(
+        estimator,
+        spec,
+        result.weights,
+        estimator._rename_history(result.history),
+        result.n_iter,
+        result.best_epoch,
+    )
+    if result.diverged:
+        warn_diverged(estimator, result.n_iter, stacklevel=stacklevel + 1)
+
+
+def set_fitted_state(estimator, spec, weights, history, n_iter, best_epoch) -> None:
+    """The fitted attributes of a trained network (``history`` in the
+    estimator's names: ``accuracy`` or ``r2`` for ``score``)."""
+    estimator._spec = spec
+    estimator._weights = weights
+    estimator.__dict__.pop("_model", None)
+    estimator.history_ = history
+    estimator.loss_curve_ = list(history["loss"])
+    estimator.n_iter_ = n_iter
+    estimator.n_outputs_ = spec.n_outputs
+    estimator.out_activation_ = spec.output_activation
+    if best_epoch is None:
+        estimator.__dict__.pop("best_epoch_", None)
+        estimator.__dict__.pop("best_loss_", None)
+    else:
+        estimator.best_epoch_ = best_epoch
+        estimator.best_loss_ = history["val_loss"][best_epoch]
+
+
+def warn_diverged(estimator, n_iter, stacklevel):
+    warnings.warn(
+        f"Training of {type(estimator).__name__} diverged (non-finite loss or "
+        f"weights); training stopped and the weights after epoch {n_iter}, the "
+        f"last known to give finite losses, were kept. Lower learning_rate or "
+        f"rescale the inputs.",
+        ConvergenceWarning,
+        stacklevel=stacklevel + 1,
+    )
