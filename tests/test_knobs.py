@@ -19,7 +19,7 @@ from skrobust._knobs import (
     knobs_of,
 )
 from skrobust._network import NetworkSpec
-from skrobust._validation import InvalidParameterError, Interval, validate_params
+from skrobust._validation import Interval, InvalidParameterError, validate_params
 
 ESTIMATORS = [(NoisyMLPClassifier, CLASSIFIER), (NoisyMLPRegressor, REGRESSOR)]
 
