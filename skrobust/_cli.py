@@ -18,11 +18,29 @@ import textwrap
 import time
 from pathlib import Path
 
-QUICK_NOTE = (
-    "on the circles data the full study's 4000 epochs, 30 training rows and 500 "
-    "units with fewer repeats, variants and grid levels and no batch-norm study, "
-    "under a minute on a 2-core CPU; on a CSV fewer repeats and epochs"
-)
+def _budget(name: str) -> str:
+    """A constant of the CSV mode's training budget (``_demo``), for help."""
+    from skrobust import _demo
+
+    return f"{getattr(_demo, name)}"
+
+
+def _quick_help() -> str:
+    from skrobust._demo import (
+        QUICK_CSV_MAX_STEPS,
+        QUICK_LARGE_CSV_KEYS,
+        QUICK_LARGE_CSV_ROWS,
+    )
+
+    return (
+        "a short run: on the circles data the full study's 4000 epochs, 30 "
+        "training rows and 500 units with fewer repeats, variants and grid "
+        "levels and no batch-norm study, under a minute on a 2-core CPU; on a "
+        f"CSV 3 repeats, at most {QUICK_CSV_MAX_STEPS} mini-batch steps per fit "
+        "(see --epochs) and, from "
+        f"{QUICK_LARGE_CSV_ROWS} rows, only the variants "
+        f"{', '.join(QUICK_LARGE_CSV_KEYS)} (--variants runs others)"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -118,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument(
-        "--quick", action="store_true", help=f"a short run ({QUICK_NOTE})"
+        "--quick", action="store_true", help=_quick_help()
     )
     demo.add_argument(
         "--repeats",
@@ -132,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="training epochs (default 4000 on the circles data, with --quick "
-        "too; 300 on a CSV, 100 with --quick)",
+        "too; on a CSV 300, 100 with --quick, fewer on a large table: at most "
+        f"{_budget('CSV_MAX_STEPS')} mini-batch steps per fit, "
+        f"{_budget('QUICK_CSV_MAX_STEPS')} with --quick, and at least "
+        f"{_budget('CSV_MIN_EPOCHS')} epochs; there the batch size also grows "
+        "from 32 to at most "
+        f"{_budget('CSV_MAX_BATCH_SIZE')} so that an epoch has about "
+        f"{_budget('CSV_STEPS_PER_EPOCH')} mini-batches or fewer, unless --param "
+        "batch_size=N sets it; report.md says what was chosen). --epochs N or "
+        "--param epochs=N sets the epochs",
     )
     demo.add_argument(
         "--out",
@@ -437,11 +463,24 @@ def demo(parser, args) -> int:
         "random_state": args.random_state,
         "estimator_params": params,
     }
+    budget = None
     if data is not None:
-        # A user's table: a smaller default network and fewer epochs than the
-        # deliberately overfitting circles study.
+        # A user's table: a smaller default network than the deliberately
+        # overfitting circles study, and epochs, batch size and (with
+        # --quick) variants chosen for the table's size; what the user set
+        # wins (--param epochs= is what the estimators get over --epochs).
+        budget = _demo.csv_budget(
+            len(data[1]),
+            quick=args.quick,
+            epochs=params["epochs"] if "epochs" in params else args.epochs,
+            batch_size=params.get("batch_size"),
+            variants=args.variants,
+        )
         overrides["hidden_units"] = args.hidden_units or 100
-        overrides["epochs"] = args.epochs or (100 if args.quick else 300)
+        overrides["epochs"] = budget.epochs
+        overrides["batch_size"] = budget.batch_size
+        overrides["variants"] = budget.variants
+        overrides["budget"] = budget
     settings = _demo.Settings.make(quick=args.quick, csv=data is not None, **overrides)
 
     import keras
@@ -458,6 +497,7 @@ def demo(parser, args) -> int:
             f"({'forced' if args.task else 'inferred'}; --task overrides it)"
         )
         print(f"Preprocessing: {prep_summary} (see report.md)")
+        print(f"Training: {budget.summary()}")
         conflicts = _demo.param_conflicts(
             settings.select(_demo.csv_variants(task)), params
         )
