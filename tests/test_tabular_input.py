@@ -495,3 +495,140 @@ def test_target_types_choose_the_task():
     assert _infer_task(pd.Series([0, 1, None], dtype="Int64")) == "classification"
     assert _infer_task(pd.Series(np.linspace(0, 1, 50))) == "regression"
     assert _infer_task(pd.Series([0.5, np.nan, 2.0] * 10)) == "regression"
+
+
+# -- the CSV demo's training budget: epochs, batch size, variants by rows ---------
+
+from skrobust import _demo  # noqa: E402
+from skrobust._demo import csv_budget  # noqa: E402
+
+
+def test_a_small_table_keeps_the_default_training():
+    for quick, epochs in [(True, _demo.QUICK_CSV_EPOCHS), (False, _demo.CSV_EPOCHS)]:
+        budget = csv_budget(40, quick=quick)
+        assert (budget.n_train, budget.batch_size, budget.epochs) == (28, 32, epochs)
+        assert budget.variants is None
+        assert not (budget.epochs_capped or budget.batch_size_raised)
+
+
+def test_a_large_table_gets_a_larger_batch_fewer_epochs_and_quick_variants():
+    quick = csv_budget(10_000, quick=True)
+    assert quick.n_train == 7_000
+    assert quick.batch_size == 128  # 55 mini-batches per epoch, not 219
+    assert quick.steps_per_epoch == 55
+    assert quick.epochs == 1000 // 55 and quick.steps <= _demo.QUICK_CSV_MAX_STEPS
+    assert quick.variants == _demo.QUICK_LARGE_CSV_KEYS
+    assert {"baseline", "input", "hidden", "dropout"} <= set(quick.variants)
+    full = csv_budget(10_000, quick=False)
+    assert full.batch_size == quick.batch_size  # the same model, trained longer
+    assert full.epochs == 4000 // 55 and full.steps <= _demo.CSV_MAX_STEPS
+    assert full.variants is None  # the full run fits every variant
+
+
+@pytest.mark.parametrize("n_rows", [20, 100, 1_000, 1_999, 2_000, 5_000, 50_000])
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_fit_stays_within_the_step_budget(n_rows, quick):
+    budget = csv_budget(n_rows, quick=quick)
+    assert 32 <= budget.batch_size <= _demo.CSV_MAX_BATCH_SIZE
+    assert _demo.CSV_MIN_EPOCHS <= budget.epochs <= budget.default_epochs
+    assert budget.steps <= budget.max_steps
+    assert (budget.variants is not None) == (quick and n_rows >= 2_000)
+
+
+def test_a_huge_table_keeps_the_minimum_epochs():
+    budget = csv_budget(1_000_000, quick=True)
+    assert budget.batch_size == _demo.CSV_MAX_BATCH_SIZE
+    assert budget.epochs == _demo.CSV_MIN_EPOCHS
+
+
+def test_the_users_epochs_batch_size_and_variants_win():
+    budget = csv_budget(
+        10_000, quick=True, epochs=7, batch_size=16, variants=("baseline", "hidden")
+    )
+    assert (budget.epochs, budget.batch_size) == (7, 16)
+    assert budget.variants == ("baseline", "hidden")
+    assert not (budget.epochs_capped or budget.batch_size_raised or budget.variants_cut)
+    # A user's batch size alone: the epochs are capped for that batch size.
+    budget = csv_budget(10_000, quick=True, batch_size=500)
+    assert budget.steps_per_epoch == 14 and budget.epochs == 1000 // 14
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def captured_settings(monkeypatch):
+    """Runs the CLI up to the study and returns the Settings it would use."""
+    seen = []
+
+    def run_csv(X, y, task, source, settings, *args, **kwargs):
+        seen.append(settings)
+        raise _Stop
+
+    monkeypatch.setattr(_demo, "run_csv", run_csv)
+
+    def settings_of(argv):
+        with pytest.raises(_Stop):
+            main(argv)
+        return seen[-1]
+
+    return settings_of
+
+
+def test_the_command_line_applies_the_budget_and_the_users_choices(
+    mixed_csv, captured_settings, tmp_path, monkeypatch
+):
+    path, frame = mixed_csv
+    n_rows = int(frame["label"].notna().sum())
+    argv = ["demo", "--quick", "--data", str(path), "--target", "label",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    auto = csv_budget(n_rows, quick=True)
+    settings = captured_settings(argv)
+    assert settings.budget == auto
+    assert (settings.epochs, settings.batch_size) == (auto.epochs, auto.batch_size)
+    # Make this table "large": the automatic choices change, the user's win.
+    monkeypatch.setattr(_demo, "QUICK_CSV_MAX_STEPS", 20)
+    monkeypatch.setattr(_demo, "CSV_STEPS_PER_EPOCH", 1)
+    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_ROWS", 50)
+    settings = captured_settings(argv)
+    assert settings.batch_size == 128 and settings.epochs == 20
+    assert settings.variants == _demo.QUICK_LARGE_CSV_KEYS
+    settings = captured_settings([*argv, "--epochs", "3"])
+    assert settings.epochs == 3 and settings.budget.epochs_from_user
+    settings = captured_settings([*argv, "--param", "epochs=4"])
+    assert settings.epochs == 4
+    settings = captured_settings([*argv, "--param", "batch_size=8"])
+    # 11 mini-batches per epoch: 20 steps would be 1 epoch, the minimum is 5.
+    assert settings.batch_size == 8 and settings.epochs == _demo.CSV_MIN_EPOCHS
+    settings = captured_settings([*argv, "--variants", "baseline,hidden"])
+    assert settings.variants == ("baseline", "hidden")
+
+
+def test_the_report_says_what_the_budget_chose_and_left_out(
+    tmp_path, mixed_csv, capsys, monkeypatch
+):
+    path, frame = mixed_csv
+    # The table's 118 rows count as large here; two variants keep it quick.
+    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_ROWS", 50)
+    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_KEYS", ("baseline", "hidden"))
+    monkeypatch.setattr(_demo, "QUICK_CSV_MAX_STEPS", 6)
+    monkeypatch.setattr(_demo, "CSV_STEPS_PER_EPOCH", 1)
+    out = tmp_path / "out"
+    argv = ["demo", "--quick", "--repeats", "2", "--hidden-units", "4", "--cv", "2",
+            "--grid-levels", "0,0.1", "--robustness-levels", "0,0.5",
+            "--robustness-repeats", "2", "--data", str(path), "--target", "label",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Training: 82 training rows per split: batch size 128, 6 epochs" in printed
+    assert "--epochs, --param batch_size=N and --variants override" in printed
+    report = (out / "report.md").read_text(encoding="utf-8")
+    section = report[report.index("### Training budget") :]
+    assert "batch size 128, 6 epochs" in section
+    assert "cut from the quick run's 100" in section and "`--epochs N`" in section
+    assert "Left out: input noise 0.01 (`input`)" in section
+    assert "dropout 0.4 (`dropout`)" in section and "label flipping 0.05" in section
+    assert "`--variants` runs them" in section
+    assert "2 variants instead of all" in report  # the quick note
+    assert "| input noise 0.01" not in report
