@@ -18,6 +18,7 @@ import textwrap
 import time
 from pathlib import Path
 
+
 def _budget(name: str) -> str:
     """A constant of the CSV mode's training budget (``_demo``), for help."""
     from skrobust import _demo
@@ -135,9 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(regression)."
         ),
     )
-    demo.add_argument(
-        "--quick", action="store_true", help=_quick_help()
-    )
+    demo.add_argument("--quick", action="store_true", help=_quick_help())
     demo.add_argument(
         "--repeats",
         type=_positive_int,

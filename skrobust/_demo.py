@@ -331,9 +331,7 @@ def csv_budget(
     max_steps = QUICK_CSV_MAX_STEPS if quick else CSV_MAX_STEPS
     if epochs is None:
         per_epoch = math.ceil(n_train / chosen_batch)
-        chosen_epochs = min(
-            default_epochs, max(CSV_MIN_EPOCHS, max_steps // per_epoch)
-        )
+        chosen_epochs = min(default_epochs, max(CSV_MIN_EPOCHS, max_steps // per_epoch))
     else:
         chosen_epochs = epochs
     if variants is None and quick and n_rows >= QUICK_LARGE_CSV_ROWS:
