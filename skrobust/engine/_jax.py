@@ -16,8 +16,6 @@ import numpy as np
 
 from skrobust.engine import _core
 
-_PERM_SITE = 1_000_003
-
 
 class _Rng:
     """Draws for one mini-batch step, one independent stream per site.
@@ -80,7 +78,7 @@ def shuffle_keys(cfg, ekey, rank, n):
     other rows see the same mini-batches.
     """
     if cfg.shuffle:
-        return _hash_uniform(jax.random.fold_in(ekey, _PERM_SITE), rank)
+        return _hash_uniform(jax.random.fold_in(ekey, _core.SITE_SHUFFLE), rank)
     return rank.astype(jnp.float32) / n
 
 

@@ -45,7 +45,7 @@ from skrobust.engine import _core
 
 # Seeds are (key, counter * _SITES + site): every site number _core uses is
 # below _SITES, and counters (epochs times batches) stay far below 2**43.
-_SITES = 1 << 20
+_SITES = _core.SITES
 # Steps of a fit from which XLA's compile time (a few seconds more than the
 # graph's) pays off within the fit: 0.3 to 0.9 ms saved per step (W1, W2,
 # the tables) recover it in 2,000 to 10,000 steps. W1 (4,000 steps) runs on
