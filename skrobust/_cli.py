@@ -194,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed of the first repeat (repeat r uses N + r; default 0)",
     )
+    demo.add_argument(
+        "--compilation-cache",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="keep compiled training programs on disk (default folder "
+        "~/.cache/skrobust) so that the next run skips compiling them "
+        "(skrobust.enable_compilation_cache)",
+    )
     # Advanced knobs, hidden from --help: they let tests shrink a run further.
     for flag, kind in (
         ("--hidden-units", _positive_int),
@@ -432,6 +441,14 @@ def _quiet_frameworks() -> None:
         os.environ.setdefault(name, value)
 
 
+def _compilation_cache(args) -> None:
+    """``--compilation-cache [DIR]``: the backend's on-disk program cache."""
+    if args.compilation_cache is not None:
+        import skrobust
+
+        skrobust.enable_compilation_cache(args.compilation_cache or None)
+
+
 def demo(parser, args) -> int:
     from skrobust import _demo
 
@@ -448,6 +465,8 @@ def demo(parser, args) -> int:
         )
     check_variants(parser, args.variants, None if data is None else data[2])
     params = {} if data is None else check_params(parser, args.params or (), data[2])
+
+    _compilation_cache(args)
 
     overrides = {
         "repeats": args.repeats,
