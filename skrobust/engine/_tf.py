@@ -48,8 +48,9 @@ from skrobust.engine import _core
 _SITES = _core.SITES
 # Steps of a fit from which XLA's compile time (a few seconds more than the
 # graph's) pays off within the fit: 0.3 to 0.9 ms saved per step (W1, W2,
-# the tables) recover it in 2,000 to 10,000 steps. W1 (4,000 steps) runs on
-# XLA, W2 (1,600) and W3 (430) on the graph.
+# the tables) recover it in 2,000 to 10,000 steps. ``cfg.fit_steps`` is
+# rounded up to a power of two: W1 (4,000 steps) and W2 (1,600 -> 2,048) run
+# on XLA, W3 (430) on the graph.
 _XLA_MIN_STEPS = 2048
 # Multiply-adds of one mini-batch's forward pass above which the graph tier
 # wins per step: XLA won at 2.9 M (batch 32 through 100 -> 256 -> 256) and
