@@ -283,22 +283,27 @@ def test_jax_noise_generator_draws_standard_normals_and_uniforms():
     np.testing.assert_array_equal(np.asarray(rng.normal(3, (10,))), z[:10])
 
 
-def _loop_inputs(spec, n_rows, batch_size, pad):
+def _loop_inputs(spec, n_rows, batch_size, pad, n_val=0):
     rng = np.random.default_rng(7)
-    X = rng.normal(size=(n_rows, spec.n_features)).astype("float32")
+    X = rng.normal(size=(n_rows + n_val, spec.n_features)).astype("float32")
     y = (X[:, :1] > 0).astype("float32")
     cfg = engine.make_config(
         optimizer="adam",
         batch_size=batch_size,
         n_train=n_rows,
         shuffle=True,
-        has_val=False,
-        early_stopping=False,
+        has_val=n_val > 0,
+        early_stopping=n_val > 0,
         patience=1,
         epochs=2,
     )
+    val = (X[n_rows:], y[n_rows:]) if n_val else (None, None)
     data = engine.prepare_data(
-        X, y, np.ones(n_rows), batch_size=cfg.batch_size if pad else None
+        X[:n_rows],
+        y[:n_rows],
+        np.ones(n_rows),
+        *val,
+        batch_size=cfg.batch_size if pad else None,
     )
     hyper = engine.hyper_arrays(
         noise_std=0.1, dropout=0.0, input_dropout=0.0, learning_rate=0.01, momentum=0.0
@@ -331,14 +336,15 @@ def _optimized_program(spec, cfg, args) -> str:
     return fn.experimental_get_compiler_ir(*args)(stage="optimized_hlo")
 
 
-@pytest.mark.parametrize("pad", [True, False])
-def test_a_mini_batch_step_computes_on_batch_rows_only(pad):
+@pytest.mark.parametrize("pad, n_val", [(True, 0), (False, 0), (True, 100)])
+def test_a_mini_batch_step_computes_on_batch_rows_only(pad, n_val):
     # Guards against the slow path of issue 11: a batch slice whose size XLA
     # does not know makes every step run over all N training rows (masked
-    # down to the batch), so the per-step cost grows with the table.
+    # down to the batch), so the per-step cost grows with the table. Also
+    # with early stopping on validation rows (evaluated once per epoch).
     n_rows, units, bs = 1030, 7, 32
     spec = _spec(n_features=3, hidden_layer_sizes=(units,), noise_sites=("input",))
-    cfg, args = _loop_inputs(spec, n_rows, bs, pad)
+    cfg, args = _loop_inputs(spec, n_rows, bs, pad, n_val)
     hlo = _optimized_program(spec, cfg, args)
     n_data = args[1]["X"].shape[0]
     assert f"f32[{bs},{units}]" in hlo
