@@ -405,3 +405,16 @@ def test_python_dash_m_skrobust_runs_the_cli(monkeypatch, capsys):
 
     for key in VARIANT_KEYS:  # --variants lists every key
         assert key in printed
+
+
+def test_help_says_how_the_csv_training_scales_with_the_table(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    from skrobust import _demo
+
+    assert f"at most {_demo.CSV_MAX_STEPS} mini-batch steps per fit" in printed
+    assert f"{_demo.QUICK_CSV_MAX_STEPS} with --quick" in printed
+    assert "--param batch_size=N" in printed and "--param epochs=N" in printed
+    assert f"from {_demo.QUICK_LARGE_CSV_ROWS} rows" in printed
+    assert ", ".join(_demo.QUICK_LARGE_CSV_KEYS) in printed
