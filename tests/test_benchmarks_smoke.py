@@ -39,6 +39,26 @@ def test_benchmark_smoke_run_prints_a_table_for_every_engine_and_workload():
     assert workloads == {"W1", "W1-nonoise", "W2", "W3", "W4"}
 
 
+@pytest.mark.parametrize(
+    "engine, table",
+    [("skrobust", "1k"), ("skrobust", "mixed"), ("sklearn-mlp", "reg10k")],
+)
+def test_table_benchmark_case_reports_time_steps_and_score(engine, table):
+    # In this process (its backend), on the smoke-sized table.
+    sys.path.insert(0, str(BENCH))
+    from tables import run_case
+
+    if engine == "skrobust":
+        engine = "skrobust-jax" if keras.backend.backend() == "jax" else "skrobust-tf"
+    out = run_case(engine, table, smoke=True)
+    assert out["first"] > 0 and out["second"] > 0
+    # 2 epochs of the smoke table's 240 training rows in batches of 32 or 200.
+    batch = 200 if engine == "sklearn-mlp" else 32
+    # ms per step divides the second fit's time by the steps it ran.
+    assert out["steps"] == 2 * -(-240 // batch)
+    assert out["ms_per_step"] == pytest.approx(1000 * out["second"] / out["steps"])
+
+
 def test_accuracy_comparison_statistics():
     sys.path.insert(0, str(BENCH))
     from accuracy_equivalence import compare
