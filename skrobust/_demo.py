@@ -1286,6 +1286,7 @@ def quick_note(settings: Settings, csv: bool = False) -> str:
     why its numbers can still be read: one paragraph for the report."""
     full = Settings()
     changes = []
+    caveat = ""
     if settings.repeats < full.repeats:
         changes.append(f"{settings.repeats} repeats instead of {full.repeats}")
     if csv:
@@ -1300,9 +1301,18 @@ def quick_note(settings: Settings, csv: bool = False) -> str:
             ).epochs
             if settings.epochs < full_epochs:
                 changes.append(
-                    f"{settings.epochs} epochs instead of {full_epochs} "
-                    f"(at most {budget.max_steps:,} mini-batch steps per fit "
-                    f"instead of {CSV_MAX_STEPS:,})"
+                    f"{settings.epochs} epochs instead of {full_epochs}"
+                    + (
+                        f" (at most {budget.max_steps:,} mini-batch steps per "
+                        f"fit instead of {CSV_MAX_STEPS:,})"
+                        if budget.epochs_capped
+                        else ""
+                    )
+                )
+                caveat = (
+                    " With fewer epochs the baseline overfits less than in the "
+                    "full run, so a regularizer can look smaller here (or "
+                    "within noise) than it is there."
                 )
         if budget is not None and budget.variants_cut:
             changes.append(
@@ -1351,7 +1361,8 @@ def quick_note(settings: Settings, csv: bool = False) -> str:
         f"{', '.join(changes)}. With fewer repeats a difference must be larger "
         "to stand out from noise: each paired difference says whether its 95% "
         "confidence interval excludes 0 (better or worse) or not (within noise "
-        "for that many repeats). Run without `--quick` for the full study.\n"
+        f"for that many repeats).{caveat} Run without `--quick` for the full "
+        "study.\n"
     )
 
 

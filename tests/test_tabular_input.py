@@ -631,4 +631,5 @@ def test_the_report_says_what_the_budget_chose_and_left_out(
     assert "dropout 0.4 (`dropout`)" in section and "label flipping 0.05" in section
     assert "`--variants` runs them" in section
     assert "2 variants instead of all" in report  # the quick note
+    assert "6 epochs instead of" in report and "overfits less" in report
     assert "| input noise 0.01" not in report
