@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +45,7 @@ from workloads import (  # noqa: E402
     keras_model,
     load,
     sklearn_model,
+    timed_fit,
     worker_env,
 )
 
@@ -85,17 +85,11 @@ def _run_skrobust(w, data, epochs, seeds):
 
 
 def _run_sklearn(w, data, epochs, seeds):
-    from sklearn.exceptions import ConvergenceWarning
-
     Xtr, ytr, Xte, yte = data
     times, acc = [], None
     for seed in seeds:
         est = sklearn_model(w, seed, epochs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            t = time.perf_counter()
-            est.fit(Xtr, ytr)
-            times.append(time.perf_counter() - t)
+        times.append(timed_fit(est, Xtr, ytr))
         if acc is None:
             acc = est.score(Xte, yte)
     note = "without " + ", ".join(w.sklearn_lacks) if w.sklearn_lacks else ""

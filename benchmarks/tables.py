@@ -47,12 +47,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workloads import CACHE_ENV, enable_cache_from_env  # noqa: E402
+from workloads import CACHE_ENV, enable_cache_from_env, timed_fit  # noqa: E402
 
 TABLES = {
     # name: (rows, features, kind)
@@ -179,19 +178,13 @@ def _steps(est, n_train: int, engine: str):
 
 
 def run_case(engine: str, table: str, smoke: bool) -> dict:
-    from sklearn.exceptions import ConvergenceWarning
-
     if engine.startswith("skrobust"):
         enable_cache_from_env()
     Xtr, Xte, ytr, yte, _ = make_table(table, smoke)
     times, acc, steps = [], None, None
     for seed in (0, 1):
         est = make_estimator(engine, table, seed, smoke)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            t = time.perf_counter()
-            est.fit(Xtr, ytr)
-            times.append(time.perf_counter() - t)
+        times.append(timed_fit(est, Xtr, ytr))
         if acc is None:
             acc = float(est.score(Xte, yte))
         steps = _steps(est, len(Xtr), engine)

@@ -239,6 +239,21 @@ def keras_model(workload: Workload, n_features: int, n_classes: int, seed: int):
 CACHE_ENV = "SKROBUST_BENCH_CACHE"
 
 
+def timed_fit(est, X, y) -> float:
+    """Seconds ``est.fit(X, y)`` takes, with scikit-learn's convergence
+    warnings (runs that stop at their epoch budget) silenced."""
+    import time
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t = time.perf_counter()
+        est.fit(X, y)
+        return time.perf_counter() - t
+
+
 def enable_cache_from_env() -> None:
     path = os.environ.get(CACHE_ENV)
     if path:
