@@ -22,7 +22,6 @@ import numpy as np
 from skrobust._knobs import ENGINE_VALUES, read_by
 from skrobust._network import inference_spec
 
-SUPPORTED_BACKENDS = ("jax", "tensorflow")
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
 # enough that early stopping wastes no work (the loop exits on its own) and a
 # progress bar moves.
