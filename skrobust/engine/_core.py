@@ -42,11 +42,11 @@ SITE_GRADIENT = 2 << 16  # + j: noise on the gradient of parameter tensor j
 SITE_LABEL_FLIP = 3 << 16  # whether a label is flipped
 SITE_LABEL_CLASS = (3 << 16) + 1  # which other class it becomes
 SITE_TARGET = (3 << 16) + 2  # regression target noise
+# The ranges stay apart for networks of fewer than 32,767 hidden layers.
 SITE_SHUFFLE = 1_000_003  # an epoch's row order (JAX engine)
 # Every site number is below SITES; the TF engine packs (counter, site) pairs
 # as counter * SITES + site.
 SITES = 1 << 20
-# The ranges stay apart for networks of fewer than 32,767 hidden layers.
 
 
 def _masked_moments(h, mask):
