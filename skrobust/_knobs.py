@@ -12,7 +12,7 @@ parameter sections of their docstrings (``_mlp.py``), the spec a fit builds
 and the engine's hyperparameters (``_plan.py``), ``engine.hyper_arrays`` and
 ``engine._api.used_hyper``, ``_network.TRAINING_SWITCHES`` (so
 ``inference_spec`` and the batched search's grouping) and the flags an older
-saved file lacks (``_persistence.py``). The ``__init__`` signatures stay
+saved file lacks (``_persistence/checks.py``). The ``__init__`` signatures stay
 explicit keyword arguments, as scikit-learn requires; a test checks that they
 list these knobs with these defaults.
 

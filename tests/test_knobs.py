@@ -74,9 +74,9 @@ def test_each_switch_knob_switches_its_flag_alone(cls, owner):
 
 
 def test_files_without_later_flags_load_them_switched_off():
-    from skrobust._persistence import _later_spec_fields
+    from skrobust._persistence.checks import later_spec_fields
 
-    later = _later_spec_fields()
+    later = later_spec_fields()
     assert set(TRAINING_SWITCHES) - {"input_dropout", "dropout"} <= set(later)
     assert all(v is False for k, v in later.items() if k != "noise_type")
 

@@ -1,0 +1,233 @@
+"""Reading a skrobust model file (:func:`load`): the zip members, the array
+attributes and the network's weights, refusing anything it cannot vouch for.
+The checks on the JSON description are in :mod:`.checks`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from skrobust._persistence.checks import (
+    check_attribute,
+    check_consistency,
+    check_size,
+    json_object,
+    restore_params,
+    restore_spec,
+)
+from skrobust._persistence.codec import decode, short
+from skrobust._persistence.layout import (
+    ARRAY_ATTRIBUTES,
+    ARRAY_DIR,
+    ARRAY_KINDS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_META_BYTES,
+    META,
+    MODEL,
+    estimator_classes,
+)
+
+# What zipfile, zlib and struct raise on damaged bytes (bad CRC, truncated
+# members, garbled headers naming unknown compression methods ...).
+_CORRUPTION_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def load(path):
+    """Load an estimator written by :func:`save`, safely.
+
+    Only skrobust's estimator classes are created, no pickle is read and no
+    Keras object is deserialized from the file: the network is rebuilt from
+    its validated description and only weight arrays are read. Any file that
+    is truncated, corrupted, from a newer skrobust, or holds anything a saved
+    skrobust estimator does not (another class, an object array, a Keras
+    ``Lambda`` layer ...) raises :class:`ValueError` before any of it is used.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    estimator : NoisyMLPClassifier or NoisyMLPRegressor
+        The fitted estimator; its predictions equal the saved one's.
+    """
+    label = os.fspath(path) if isinstance(path, str | os.PathLike) else "the file"
+    try:
+        zf = zipfile.ZipFile(path, "r")
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except _CORRUPTION_ERRORS as exc:
+        raise ValueError(
+            f"{label} is not a skrobust model file, or it is truncated or "
+            f"corrupted ({exc})."
+        ) from None
+    with zf:
+        try:
+            return _load_from_zip(zf, label)
+        except _CORRUPTION_ERRORS as exc:
+            # CRC errors, truncated members, ...
+            raise ValueError(
+                f"{label} is truncated or corrupted ({type(exc).__name__}: {exc})."
+            ) from None
+
+
+def _load_from_zip(zf, label):
+    names = set(zf.namelist())
+    if META not in names:
+        raise ValueError(f"{label} is not a skrobust model file (no {META}).")
+    if zf.getinfo(META).file_size > MAX_META_BYTES:
+        raise ValueError(f"{label}: {META} is too large to be a skrobust file.")
+    try:
+        meta = json.loads(zf.read(META).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{label}: {META} is corrupted ({exc}).") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"{label} is not a skrobust model file.")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{label}: invalid format version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{label} was written in skrobust file format version {version} by "
+            f"skrobust {meta.get('skrobust_version', '?')}; this skrobust reads "
+            f"format versions up to {FORMAT_VERSION}. Upgrade skrobust to load it."
+        )
+    expected = {META, MODEL} | {
+        f"{ARRAY_DIR}{a}.npy" for a in json_object(meta, "arrays", label)
+    }
+    if names != expected:
+        extra, missing = sorted(names - expected), sorted(expected - names)
+        raise ValueError(
+            f"{label} does not have the members of a skrobust file "
+            f"(unexpected: {extra}, missing: {missing}); refusing to load it."
+        )
+
+    classes = estimator_classes()
+    name = meta.get("estimator")
+    if not isinstance(name, str) or name not in classes:
+        raise ValueError(
+            f"{label} names estimator class {short(name)}; skrobust.load only "
+            f"creates {sorted(classes)}. Refusing to load it."
+        )
+    cls = classes[name]
+    estimator = restore_params(cls, meta, label)
+    spec = restore_spec(meta, label)
+    for attr, value in json_object(meta, "attributes", label).items():
+        setattr(estimator, attr, check_attribute(attr, decode(value, attr), label))
+    for attr, info in json_object(meta, "arrays", label).items():
+        setattr(estimator, attr, _read_array(zf, attr, info, label))
+    check_consistency(estimator, spec, label)
+
+    model = _read_model(zf, spec, estimator, label)
+    from skrobust._network import get_weights
+    from skrobust._plan import set_fitted_state
+
+    set_fitted_state(
+        estimator,
+        spec,
+        get_weights(model, spec),
+        estimator.history_,
+        estimator.n_iter_,
+        getattr(estimator, "best_epoch_", None),
+    )
+    return estimator
+
+
+def _read_array(zf, attr, info, label):
+    if (
+        attr not in ARRAY_ATTRIBUTES
+        or not isinstance(info, dict)
+        or not (isinstance(info.get("object"), bool) and set(info) == {"object"})
+    ):
+        raise ValueError(f"{label}: unexpected array attribute {attr!r}.")
+    try:
+        arr = np.load(io.BytesIO(zf.read(f"{ARRAY_DIR}{attr}.npy")), allow_pickle=False)
+    except ValueError as exc:
+        # NumPy says "Object arrays cannot be loaded when allow_pickle=False".
+        raise ValueError(
+            f"{label}: array {attr!r} cannot be read without pickle ({exc}); "
+            f"refusing to load it."
+        ) from None
+    if (
+        not isinstance(arr, np.ndarray)
+        or arr.ndim != 1
+        or (arr.dtype.kind not in ARRAY_KINDS)
+    ):
+        raise ValueError(f"{label}: array {attr!r} has an unexpected type.")
+    return arr.astype(object) if info["object"] else arr
+
+
+def _read_model(zf, spec, estimator, label):
+    """The network built from ``spec`` with the weights of ``model.keras``.
+
+    The file's Keras config is read as plain JSON and compared with the
+    network ``spec`` describes; it is never deserialized, so no Keras object
+    (and no ``Lambda`` bytecode) from the file is created. Only the weight
+    arrays are read, with ``keras.saving.load_weights``.
+    """
+    with tempfile.TemporaryDirectory(prefix="skrobust-") as tmp:
+        inner = os.path.join(tmp, MODEL)
+        with zf.open(MODEL) as src, open(inner, "wb") as dst:
+            while chunk := src.read(2**20):
+                dst.write(chunk)
+        check_size(spec, os.path.getsize(inner), label)
+        return _read_inner_model(inner, spec, estimator, label)
+
+
+def _read_inner_model(inner, spec, estimator, label):
+    from skrobust._network import build_keras_model, set_hyperparameters
+
+    try:
+        with zipfile.ZipFile(inner) as kz:
+            config = json.loads(kz.read("config.json").decode("utf-8"))
+        layers = config["config"]["layers"]
+        found = [(layer["class_name"], layer["config"]["name"]) for layer in layers]
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as exc:
+        raise ValueError(
+            f"{label}: {MODEL} is not a readable Keras model file ({exc})."
+        ) from None
+    model = build_keras_model(spec)
+    expected = [(type(layer).__name__, layer.name) for layer in model.layers]
+    if found != expected:
+        foreign = [f"{n!r} ({c})" for c, n in found if (c, n) not in expected]
+        raise ValueError(
+            f"{label}: {MODEL} is not the network the estimator describes"
+            + (
+                f"; it has layers a skrobust network does not: {', '.join(foreign)}"
+                if foreign
+                else ""
+            )
+            + ". Refusing to load it."
+        )
+    try:
+        model.load_weights(inner)
+    except Exception as exc:  # h5py and Keras raise many types
+        raise ValueError(
+            f"{label}: the weights in {MODEL} cannot be read "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    set_hyperparameters(
+        model,
+        noise_std=estimator.noise_std,
+        dropout=estimator.dropout,
+        input_dropout=estimator.input_dropout,
+    )
+    return model
