@@ -218,6 +218,19 @@ def test_loaded_estimator_keeps_params_and_fitted_attributes(fitted, tmp_path):
                 assert not hasattr(back, attr)
 
 
+def test_loaded_model_has_the_saved_layers_rates_and_weights(fitted, tmp_path):
+    est = fitted["clf_full"]  # noise, dropout, input dropout and batchnorm
+    save(est, tmp_path / "m.skrobust")
+    got, want = load(tmp_path / "m.skrobust").model_, est.model_
+    assert [type(layer) for layer in got.layers] == [
+        type(layer) for layer in want.layers
+    ]
+    for a, b in zip(got.layers, want.layers, strict=True):
+        assert a.get_config() == b.get_config()
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+
 def test_loaded_estimator_can_be_cloned_and_refitted(fitted, tmp_path):
     save(fitted["clf_str"], tmp_path / "m.skrobust")
     refit = clone(load(tmp_path / "m.skrobust")).fit(X12, LABELS["str"])

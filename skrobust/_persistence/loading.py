@@ -136,14 +136,13 @@ def _load_from_zip(zf, label):
         setattr(estimator, attr, _read_array(zf, attr, info, label))
     check_consistency(estimator, spec, label)
 
-    model = _read_model(zf, spec, estimator, label)
-    from skrobust._network import get_weights
+    weights = _read_weights(zf, spec, label)
     from skrobust._plan import set_fitted_state
 
     set_fitted_state(
         estimator,
         spec,
-        get_weights(model, spec),
+        weights,
         estimator.history_,
         estimator.n_iter_,
         getattr(estimator, "best_epoch_", None),
@@ -175,13 +174,15 @@ def _read_array(zf, attr, info, label):
     return arr.astype(object) if info["object"] else arr
 
 
-def _read_model(zf, spec, estimator, label):
-    """The network built from ``spec`` with the weights of ``model.keras``.
+def _read_weights(zf, spec, label):
+    """The weights of ``model.keras``, in the engine's layout.
 
     The file's Keras config is read as plain JSON and compared with the
     network ``spec`` describes; it is never deserialized, so no Keras object
     (and no ``Lambda`` bytecode) from the file is created. Only the weight
-    arrays are read, with ``keras.saving.load_weights``.
+    arrays are read, with ``keras.saving.load_weights``, into a network
+    built from ``spec`` that serves only to read them (``model_`` builds its
+    own on first access, as after ``fit``).
     """
     with tempfile.TemporaryDirectory(prefix="skrobust-") as tmp:
         inner = os.path.join(tmp, MODEL)
@@ -189,11 +190,11 @@ def _read_model(zf, spec, estimator, label):
             while chunk := src.read(2**20):
                 dst.write(chunk)
         check_size(spec, os.path.getsize(inner), label)
-        return _read_inner_model(inner, spec, estimator, label)
+        return _read_inner_weights(inner, spec, label)
 
 
-def _read_inner_model(inner, spec, estimator, label):
-    from skrobust._network import build_keras_model, set_hyperparameters
+def _read_inner_weights(inner, spec, label):
+    from skrobust._network import build_keras_model, get_weights
 
     try:
         with zipfile.ZipFile(inner) as kz:
@@ -224,10 +225,4 @@ def _read_inner_model(inner, spec, estimator, label):
             f"{label}: the weights in {MODEL} cannot be read "
             f"({type(exc).__name__}: {exc})."
         ) from None
-    set_hyperparameters(
-        model,
-        noise_std=estimator.noise_std,
-        dropout=estimator.dropout,
-        input_dropout=estimator.input_dropout,
-    )
-    return model
+    return get_weights(model, spec)
