@@ -4,7 +4,7 @@
 with repeated fits, a grid search, robustness curves and training histories,
 or runs the same comparison, plus the other kinds of noise, on a user's CSV
 file (``--param`` sets any estimator parameter there). The studies themselves live
-in ``_demo.py``; this module parses arguments and checks the input data.
+in ``_demo/``; this module parses arguments and checks the input data.
 """
 
 from __future__ import annotations

@@ -588,9 +588,9 @@ def test_the_command_line_applies_the_budget_and_the_users_choices(
     assert settings.budget == auto
     assert (settings.epochs, settings.batch_size) == (auto.epochs, auto.batch_size)
     # Make this table "large": the automatic choices change, the user's win.
-    monkeypatch.setattr(_demo, "QUICK_CSV_MAX_STEPS", 20)
-    monkeypatch.setattr(_demo, "CSV_STEPS_PER_EPOCH", 1)
-    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_ROWS", 50)
+    monkeypatch.setattr(_demo.budget, "QUICK_CSV_MAX_STEPS", 20)
+    monkeypatch.setattr(_demo.budget, "CSV_STEPS_PER_EPOCH", 1)
+    monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_ROWS", 50)
     settings = captured_settings(argv)
     assert settings.batch_size == 128 and settings.epochs == 20
     assert settings.variants == _demo.QUICK_LARGE_CSV_KEYS
@@ -610,10 +610,10 @@ def test_the_report_says_what_the_budget_chose_and_left_out(
 ):
     path, frame = mixed_csv
     # The table's 118 rows count as large here; two variants keep it quick.
-    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_ROWS", 50)
-    monkeypatch.setattr(_demo, "QUICK_LARGE_CSV_KEYS", ("baseline", "hidden"))
-    monkeypatch.setattr(_demo, "QUICK_CSV_MAX_STEPS", 6)
-    monkeypatch.setattr(_demo, "CSV_STEPS_PER_EPOCH", 1)
+    monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_ROWS", 50)
+    monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_KEYS", ("baseline", "hidden"))
+    monkeypatch.setattr(_demo.budget, "QUICK_CSV_MAX_STEPS", 6)
+    monkeypatch.setattr(_demo.budget, "CSV_STEPS_PER_EPOCH", 1)
     out = tmp_path / "out"
     argv = ["demo", "--quick", "--repeats", "2", "--hidden-units", "4", "--cv", "2",
             "--grid-levels", "0,0.1", "--robustness-levels", "0,0.5",
