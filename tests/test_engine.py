@@ -310,7 +310,7 @@ def _loop_inputs(spec, n_rows, batch_size, pad, n_val=0):
     )
     mod = backend_module()
     args = (
-        mod.init_state(spec, cfg, init_weights(spec, 0)),
+        _core.init_state(spec, cfg, init_weights(spec, 0), mod.to_device),
         mod.to_device(data),
         mod.to_device(engine._api.used_hyper(spec, cfg, hyper)),
         mod.make_key(0),
@@ -407,3 +407,19 @@ def test_fits_of_many_structures_do_not_warn_about_retracing(caplog):
         for units in range(1, 8):
             NoisyMLPClassifier((units,), epochs=1, random_state=0).fit(X, y).predict(X)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="batched training")
+def test_clear_cache_forgets_batched_programs_too():
+    from skrobust import NoisyMLPClassifier
+    from skrobust.model_selection import batched_cross_validate
+
+    X = np.random.default_rng(10).normal(size=(16, 2)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    batched_cross_validate(
+        NoisyMLPClassifier((2,), epochs=1, random_state=0), X, y, cv=2
+    )
+    cached = engine._api._LOOPS._items
+    assert any("batched" in key for key in cached)
+    engine.clear_cache()
+    assert not cached

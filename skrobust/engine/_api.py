@@ -21,6 +21,7 @@ import numpy as np
 
 from skrobust._knobs import ENGINE_VALUES, read_by
 from skrobust._network import inference_spec
+from skrobust.engine import _core
 
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
 # enough that early stopping wastes no work (the loop exits on its own) and a
@@ -101,6 +102,12 @@ class _CompiledCache:
 
 _LOOPS = _CompiledCache(_CACHE_SIZE)
 _PREDICTS = _CompiledCache(_CACHE_SIZE)
+
+
+def compiled_program(key, make):
+    """The compiled program for ``key`` from the engine's one cache (made by
+    ``make`` on a miss); ``clear_cache`` empties it."""
+    return _LOOPS.get((keras.backend.backend(), *key), make)
 
 
 def chunk_size(epochs: int, verbose: int = 0) -> int:
@@ -239,10 +246,8 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
     ``progress``, if given, is called with the number of epochs each chunk ran.
     """
     mod = backend_module()
-    loop = _LOOPS.get(
-        (keras.backend.backend(), spec, cfg), lambda: mod.compile_loop(spec, cfg)
-    )
-    state = mod.init_state(spec, cfg, weights)
+    loop = compiled_program(("loop", spec, cfg), lambda: mod.compile_loop(spec, cfg))
+    state = _core.init_state(spec, cfg, weights, mod.to_device)
     data = mod.to_device(data)
     hyper = mod.to_device(used_hyper(spec, cfg, hyper))
     key = mod.make_key(seed)

@@ -19,6 +19,7 @@ here too; ``tests/test_noise_kinds.py`` checks their definitions.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 # Rows of a mini-batch that are padding (the last batch of an epoch, or rows a
@@ -235,6 +236,39 @@ def validation_terms(spec, params, bn_state, data):
     count = ops.sum(mask)
     loss = ops.sum(per_sample_loss(spec, logits, data["y_val"]) * mask) / count
     return loss, score_terms(spec, logits, data["y_val"], mask), count
+
+
+def train_score(spec, score_sum, count, y_ss):
+    """An epoch's score from its summed terms: accuracy for classifiers,
+    R^2 (against the targets' summed squares ``y_ss``) for regressors."""
+    if spec.task == "regression":
+        return 1.0 - score_sum / ops.maximum(y_ss, 1e-12)
+    return score_sum / count
+
+
+def init_state(spec, cfg, weights, to_device):
+    """The training loop's state before the first epoch, its arrays made by
+    the backend's ``to_device``: weights, optimizer slots, counters, the
+    rollback point (``prev``) and, with early stopping, the best epoch."""
+    params = to_device(weights["params"])
+    bn = to_device(weights["bn_state"])
+    opt = init_optimizer(cfg.optimizer, params)
+    counters = {
+        "step": np.int32(0),
+        "n_iter": np.int32(0),
+        "diverged": np.bool_(False),
+        "stopped": np.bool_(False),
+    }
+    state = {"params": params, "opt": opt, "bn": bn, **to_device(counters)}
+    state["prev"] = (params, opt, bn, state["step"])
+    if cfg.early_stopping:
+        best = {
+            "best_loss": np.float32(np.inf),
+            "best_epoch": np.int32(-1),
+            "wait": np.int32(0),
+        }
+        state.update(best_params=params, best_bn=bn, **to_device(best))
+    return state
 
 
 def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):

@@ -141,7 +141,7 @@ def make_epoch(spec, cfg, rng_class=_Rng):
         ep_loss = loss_sum / n_active
         record = {
             "loss": ep_loss,
-            "score": _train_score(spec, score_sum, n_active, data["y_ss"]),
+            "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
         }
         finite = _core.all_finite(params) & jnp.isfinite(ep_loss)
         this_start = (st["params"], st["opt"], st["bn"], st["step"])
@@ -185,7 +185,9 @@ def make_loop(spec, cfg):
                 params, bn = new["params"], new["bn"]
                 val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
                 record["val_loss"] = val_loss
-                record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
+                record["val_score"] = _core.train_score(
+                    spec, vscore, nv, data["y_val_ss"]
+                )
                 monitor = val_loss
             if cfg.early_stopping:
                 improved = finite & (monitor < st["best_loss"])
@@ -211,36 +213,6 @@ def make_loop(spec, cfg):
         return state, hist, ran
 
     return run
-
-
-def _train_score(spec, score_sum, count, y_ss):
-    if spec.task == "regression":
-        return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
-    return score_sum / count
-
-
-def init_state(spec, cfg, weights):
-    params = jax.tree_util.tree_map(jnp.asarray, weights["params"])
-    bn = jax.tree_util.tree_map(jnp.asarray, weights["bn_state"])
-    state = {
-        "params": params,
-        "opt": _core.init_optimizer(cfg.optimizer, params),
-        "bn": bn,
-        "step": jnp.asarray(0, jnp.int32),
-        "n_iter": jnp.asarray(0, jnp.int32),
-        "diverged": jnp.asarray(False),
-        "stopped": jnp.asarray(False),
-    }
-    state["prev"] = (params, state["opt"], bn, state["step"])
-    if cfg.early_stopping:
-        state.update(
-            best_params=params,
-            best_bn=bn,
-            best_loss=jnp.asarray(np.inf, jnp.float32),
-            best_epoch=jnp.asarray(-1, jnp.int32),
-            wait=jnp.asarray(0, jnp.int32),
-        )
-    return state
 
 
 def compile_loop(spec, cfg):

@@ -21,14 +21,12 @@ fold the same seed). Members with distinct seeds run with a batched key.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from skrobust.engine import _jax
+from skrobust.engine import _api, _core, _jax
 from skrobust.engine._api import used_hyper
 
 # Bytes that one batched run may hold, by default: far below any machine's
@@ -36,9 +34,6 @@ from skrobust.engine._api import used_hyper
 DEFAULT_MEMORY_BUDGET = 2**30
 
 _DATA_AXES = {"X": 0, "y": 0, "w": 0, "mask": 0, "y_ss": 0}
-_CACHE_SIZE = 16
-_cache: OrderedDict = OrderedDict()
-_lock = threading.Lock()
 
 
 def _make_batched_loop(spec, cfg, shared_key: bool):
@@ -101,23 +96,11 @@ def _make_batched_loop(spec, cfg, shared_key: bool):
 
 
 def _compiled(spec, cfg, shared_key: bool):
-    key = (spec, cfg, shared_key)
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    fn = jax.jit(_make_batched_loop(spec, cfg, shared_key))
-    with _lock:
-        fn = _cache.setdefault(key, fn)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return fn
-
-
-def clear_cache():
-    """Forget the compiled batched programs."""
-    with _lock:
-        _cache.clear()
+    # The engine's one cache of compiled programs, which clear_cache empties.
+    return _api.compiled_program(
+        ("batched", spec, cfg, shared_key),
+        lambda: jax.jit(_make_batched_loop(spec, cfg, shared_key)),
+    )
 
 
 def member_bytes(spec, cfg, n_rows: int) -> int:
@@ -218,7 +201,7 @@ def _member(tree, m):
 def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
     n = len(weights)
     run = _compiled(spec, cfg, shared)
-    state = _stack([_jax.init_state(spec, cfg, w) for w in weights])
+    state = _stack([_core.init_state(spec, cfg, w, _jax.to_device) for w in weights])
     data = _jax.to_device(data)
     hyper = _jax.to_device(used_hyper(spec, cfg, hyper))
     if shared:

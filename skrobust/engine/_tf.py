@@ -197,13 +197,15 @@ def make_loop(spec, cfg, xla=None):
             ep_loss = loss_sum / n_active
             record = {
                 "loss": ep_loss,
-                "score": _train_score(spec, score_sum, n_active, data["y_ss"]),
+                "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
             }
             monitor = ep_loss
             if cfg.has_val:
                 val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
                 record["val_loss"] = val_loss
-                record["val_score"] = _train_score(spec, vscore, nv, data["y_val_ss"])
+                record["val_score"] = _core.train_score(
+                    spec, vscore, nv, data["y_val_ss"]
+                )
                 monitor = val_loss
             finite = tf.logical_and(
                 _core.all_finite(params), tf.math.is_finite(ep_loss)
@@ -250,36 +252,6 @@ def make_loop(spec, cfg, xla=None):
         return state, hist, ran
 
     return run
-
-
-def _train_score(spec, score_sum, count, y_ss):
-    if spec.task == "regression":
-        return 1.0 - score_sum / tf.maximum(y_ss, 1e-12)
-    return score_sum / count
-
-
-def init_state(spec, cfg, weights):
-    params = to_device(weights["params"])
-    bn = to_device(weights["bn_state"])
-    state = {
-        "params": params,
-        "opt": _core.init_optimizer(cfg.optimizer, params),
-        "bn": bn,
-        "step": tf.constant(0, tf.int32),
-        "n_iter": tf.constant(0, tf.int32),
-        "diverged": tf.constant(False),
-        "stopped": tf.constant(False),
-    }
-    state["prev"] = (params, state["opt"], bn, state["step"])
-    if cfg.early_stopping:
-        state.update(
-            best_params=params,
-            best_bn=bn,
-            best_loss=tf.constant(np.inf, tf.float32),
-            best_epoch=tf.constant(-1, tf.int32),
-            wait=tf.constant(0, tf.int32),
-        )
-    return state
 
 
 class _Program:
