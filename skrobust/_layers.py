@@ -35,6 +35,21 @@ class GaussianNoise(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training=False):
+        """Add noise to ``inputs`` in training; pass them through otherwise.
+
+        Parameters
+        ----------
+        inputs : tensor
+            The layer's input.
+        training : bool, default=False
+            Whether the layer is called in training mode.
+
+        Returns
+        -------
+        outputs : tensor
+            ``inputs`` plus zero-mean Gaussian noise of std ``stddev`` in training,
+            ``inputs`` unchanged otherwise.
+        """
         if training and self.stddev > 0:
             return inputs + keras.random.normal(
                 keras.ops.shape(inputs),
@@ -45,7 +60,26 @@ class GaussianNoise(keras.layers.Layer):
         return inputs
 
     def compute_output_shape(self, input_shape):
+        """The output shape: that of the input.
+
+        Parameters
+        ----------
+        input_shape : tuple
+            Shape of the input.
+
+        Returns
+        -------
+        output_shape : tuple
+            ``input_shape``.
+        """
         return input_shape
 
     def get_config(self):
+        """The layer's configuration, for Keras serialization.
+
+        Returns
+        -------
+        config : dict
+            Keras's layer configuration with ``stddev`` and ``seed``.
+        """
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

@@ -388,6 +388,7 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         Returns
         -------
         self : NoisyMLPClassifier
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight)
 
@@ -454,8 +455,20 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         return compute_sample_weight("balanced", labels).astype(np.float32)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), in the order of
-        ``classes_``."""
+        """Probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data (numeric; NaN and infinity are refused). Noise and
+            dropout are off at prediction.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities (float64) in the order of ``classes_``; each
+            row sums to 1.
+        """
         out = self._forward(X)
         if self._spec.task == "binary":
             p = out[:, 0].astype(np.float64)
@@ -463,7 +476,18 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         return out.astype(np.float64)
 
     def predict(self, X):
-        """Most probable class of each sample."""
+        """Predict the most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data (numeric; NaN and infinity are refused).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The class labels, taken from ``classes_``.
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -548,6 +572,7 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         Returns
         -------
         self : NoisyMLPRegressor
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight)
 
@@ -578,7 +603,20 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         return None
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predict the targets of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data (numeric; NaN and infinity are refused). Noise and
+            dropout are off at prediction.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted targets (float64), one column per output when the
+            network was fitted on a two-dimensional ``y``.
+        """
         out = self._forward(X).astype(np.float64)
         return out[:, 0] if self._y_ndim == 1 else out
 

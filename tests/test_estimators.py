@@ -576,6 +576,54 @@ def test_docstring_documents_every_parameter_in_signature_order(cls):
     assert documented == signature
 
 
+def _public_methods():
+    """(class name, method name, function) of every public method, property
+    and classmethod that skrobust defines on its public classes."""
+    import inspect
+
+    import skrobust
+    import skrobust.inspection
+    import skrobust.model_selection
+
+    for module in (skrobust, skrobust.model_selection, skrobust.inspection):
+        for name in module.__all__:
+            cls = getattr(module, name)
+            if not inspect.isclass(cls) or issubclass(cls, Exception):
+                continue
+            seen = set()
+            for klass in cls.__mro__:
+                if not klass.__module__.startswith("skrobust"):
+                    continue
+                for attr, value in vars(klass).items():
+                    if attr.startswith("_") or attr in seen:
+                        continue
+                    seen.add(attr)
+                    if isinstance(value, property):
+                        yield name, attr, value.fget, True
+                    elif isinstance(value, classmethod | staticmethod):
+                        yield name, attr, value.__func__, False
+                    elif inspect.isfunction(getattr(value, "fn", value)):
+                        # available_if wraps the method in a descriptor
+                        yield name, attr, getattr(value, "fn", value), False
+
+
+def test_every_public_method_has_a_numpydoc_docstring():
+    import inspect
+
+    checked, problems = 0, []
+    for cls_name, attr, func, is_property in _public_methods():
+        checked += 1
+        doc = inspect.getdoc(func) or ""
+        summary = doc.split("\n\n")[0]
+        if not summary or "\n" in summary or not summary.endswith("."):
+            problems.append(f"{cls_name}.{attr}: no one-line summary")
+        sections = ("Parameters\n----------\n", "Returns\n-------\n")
+        if not is_property and not any(sec in doc for sec in sections):
+            problems.append(f"{cls_name}.{attr}: no Parameters or Returns")
+    assert checked >= 15
+    assert not problems, problems
+
+
 def test_fits_differing_only_in_training_noise_share_one_predict_program(circles):
     from skrobust import engine
 

@@ -235,7 +235,9 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training data, split by ``cv``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
         groups : array-like of shape (n_samples,), default=None
             Group labels for group-aware splitters.
         **fit_params : dict
@@ -244,6 +246,7 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self : BatchedGridSearchCV
+            The fitted search.
         """
         multimetric = is_multimetric(self.scoring)
         if (
@@ -308,7 +311,21 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # -- delegation to the refit estimator -------------------------------------
     def score(self, X, y=None):
-        """The refit metric of ``best_estimator_`` on ``X``, ``y``."""
+        """Score ``best_estimator_`` on ``X``, ``y`` with the refit metric.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets (``None`` for unsupervised scorers).
+
+        Returns
+        -------
+        score : float or dict
+            ``scorer_``'s value; with several metrics, the one named by
+            ``refit`` (all of them, as a dict, when ``refit`` is a callable).
+        """
         check_is_fitted(self, "best_estimator_")
         s = self.scorer_(self.best_estimator_, X, y)
         if isinstance(s, dict):
@@ -317,36 +334,99 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_delegate_has("predict"))
     def predict(self, X):
+        """Call ``predict`` on the refit ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``best_estimator_.predict(X)``.
+        """
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.predict(X)
 
     @available_if(_delegate_has("predict_proba"))
     def predict_proba(self, X):
+        """Call ``predict_proba`` on the refit ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``best_estimator_.predict_proba(X)``, columns in ``classes_`` order.
+        """
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.predict_proba(X)
 
     @available_if(_delegate_has("predict_log_proba"))
     def predict_log_proba(self, X):
+        """Call ``predict_log_proba`` on the refit ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``best_estimator_.predict_log_proba(X)``, columns in ``classes_``
+            order.
+        """
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.predict_log_proba(X)
 
     @available_if(_delegate_has("decision_function"))
     def decision_function(self, X):
+        """Call ``decision_function`` on the refit ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            ``best_estimator_.decision_function(X)``.
+        """
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.decision_function(X)
 
     @available_if(_delegate_has("transform"))
     def transform(self, X):
+        """Call ``transform`` on the refit ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as ``best_estimator_`` accepts it.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_new)
+            ``best_estimator_.transform(X)``.
+        """
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.transform(X)
 
     @property
     def classes_(self):
+        """Class labels of ``best_estimator_`` (classifiers only)."""
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self):
+        """Number of features ``best_estimator_`` was fitted on."""
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.n_features_in_
 
