@@ -555,15 +555,17 @@ def demo(parser, args) -> int:
     return 0
 
 
+COMMANDS = {"demo": demo}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``skrobust`` command line; returns the exit status."""
     _quiet_frameworks()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo(parser, args)
-    parser.error(f"unknown command {args.command!r}")  # unreachable: argparse checks
-    return 2
+    # argparse accepts only the commands named here (the subparsers are
+    # required), so every parsed command has its function.
+    return COMMANDS[args.command](parser, args)
 
 
 if __name__ == "__main__":
