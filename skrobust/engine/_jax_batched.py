@@ -136,7 +136,7 @@ def train_members(
     memory_budget=None,
     max_members=None,
 ):
-    """Train members together; return one dict per member.
+    """Train members together; return one ``TrainResult`` per member.
 
     Parameters
     ----------
@@ -152,7 +152,8 @@ def train_members(
 
     Returns
     -------
-    list of dict with ``weights``, ``history``, ``n_iter``, ``diverged``.
+    list of TrainResult
+        As a plain fit's, without early stopping (``best_epoch`` is None).
     """
     n_members = len(weights)
     n_rows = data["X"].shape[1]
@@ -233,11 +234,12 @@ def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
             for k in hist_m:
                 del hist_m[k][n_iter:]
         out.append(
-            {
-                "weights": {"params": st["params"], "bn_state": st["bn"]},
-                "history": hist_m,
-                "n_iter": n_iter,
-                "diverged": diverged,
-            }
+            _api.TrainResult(
+                weights={"params": st["params"], "bn_state": st["bn"]},
+                history=hist_m,
+                n_iter=n_iter,
+                diverged=diverged,
+                best_epoch=None,
+            )
         )
     return out

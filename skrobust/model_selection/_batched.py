@@ -385,21 +385,10 @@ def _train_runs(members, memory_budget, max_members, verbose):
                 max_members=max_members,
             )
             per_member = (time.perf_counter() - start) / len(ms)
-            for m, r in zip(ms, out, strict=True):
-                _finish(m, r)
+            for m, result in zip(ms, out, strict=True):
+                apply_result(m.final, m.plan.spec, result, stacklevel=2)
                 m.prep_time += per_member
     return n_runs
-
-
-def _finish(m, r):
-    result = engine.TrainResult(
-        weights=r["weights"],
-        history=r["history"],
-        n_iter=r["n_iter"],
-        diverged=r["diverged"],
-        best_epoch=None,
-    )
-    apply_result(m.final, m.plan.spec, result, stacklevel=3)
 
 
 def _fitted(m):
