@@ -37,10 +37,7 @@ NOISE = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
 
 
 def clear():
-    from skrobust.engine import _jax_batched
-
     engine.clear_cache()
-    _jax_batched.clear_cache()
 
 
 def timed(search, X, y, cold):
