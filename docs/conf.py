@@ -63,7 +63,7 @@ API_SECTIONS = [
     (
         "Model selection",
         "skrobust.model_selection",
-        ["BatchedGridSearchCV", "batched_cross_validate"],
+        ["BatchedGridSearchCV", "batched_cross_validate", "compare_candidates"],
     ),
     (
         "Inspection",

@@ -5,9 +5,13 @@ for scikit-learn's ``GridSearchCV`` and ``cross_validate`` over skrobust
 estimators: on the JAX backend, candidates x folds x seeds of one network
 structure train together in one ``jax.vmap``-ed loop, and anything that cannot
 batch falls back to ordinary fits.
+
+:func:`compare_candidates` turns any search's ``cv_results_`` into paired,
+corrected comparisons of its candidates with a baseline candidate.
 """
 
+from skrobust.model_selection._compare import compare_candidates
 from skrobust.model_selection._cross_validate import batched_cross_validate
 from skrobust.model_selection._search import BatchedGridSearchCV
 
-__all__ = ["BatchedGridSearchCV", "batched_cross_validate"]
+__all__ = ["BatchedGridSearchCV", "batched_cross_validate", "compare_candidates"]
