@@ -425,6 +425,35 @@ KNOBS = (
         engine="scalar",
     ),
     Knob(
+        "n_members",
+        1,
+        (Interval(numbers.Integral, 1, None),),
+        "int",
+        """
+        Number of networks in a seed ensemble. Members differ in their
+        initial weights and in their shuffling, noise and dropout draws
+        (their seeds derive from ``random_state``); ``predict_proba``
+        averages their probabilities and ``predict`` of the regressor their
+        outputs; ``predict_members`` returns each member's. On the JAX
+        backend the members train together as one vectorized run (with
+        ``validation_fraction`` or ``early_stopping``, one after the other);
+        on TensorFlow one after the other. 1 (the default) is one network.
+        """,
+    ),
+    Knob(
+        "bootstrap",
+        False,
+        (Options((True, False)),),
+        "bool",
+        """
+        Train each member on a bootstrap resample of the training rows:
+        ``n`` rows drawn with replacement, given to the loss as weights (a
+        row drawn twice weighs twice, times its ``sample_weight``; a row not
+        drawn weighs 0). Drawn afresh for every member, after any validation
+        rows are held out.
+        """,
+    ),
+    Knob(
         "random_state",
         None,
         (

@@ -22,7 +22,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrobust import _knobs, _plan, engine
 from skrobust._network import (
+    build_ensemble_model,
     build_keras_model,
+    ensemble_members,
     get_weights,
     set_hyperparameters,
     set_weights,
@@ -115,13 +117,42 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         return _plan.engine_hyper(self.get_params(deep=False), X, y_enc)
 
     def _train(self, plan):
-        args = (plan.spec, plan.cfg, plan.weights, plan.data, plan.hyper, plan.seed)
-        if not self.verbose:
-            return engine.train(*args, plan.epochs)
-        from tqdm.auto import tqdm
+        """One ``engine.TrainResult``, or a list of them (one per member) for
+        an ensemble."""
+        if len(plan.members) > 1 and _vectorizes(plan):
+            results = _train_vectorized(plan)
+            if self.verbose:
+                print(
+                    f"{type(self).__name__}: trained {len(results)} members "
+                    f"together for {plan.epochs} epochs",
+                    flush=True,
+                )
+            return results
+        progress, bar = None, None
+        if self.verbose:
+            from tqdm.auto import tqdm
 
-        with tqdm(total=plan.epochs, desc=type(self).__name__, unit="epoch") as bar:
-            return engine.train(*args, plan.epochs, progress=bar.update)
+            total = plan.epochs * len(plan.members)
+            bar = tqdm(total=total, desc=type(self).__name__, unit="epoch")
+            progress = bar.update
+        try:
+            results = [
+                engine.train(
+                    plan.spec,
+                    plan.cfg,
+                    m.weights,
+                    m.data(plan.data),
+                    plan.hyper,
+                    m.seed,
+                    plan.epochs,
+                    progress=progress,
+                )
+                for m in plan.members
+            ]
+        finally:
+            if bar is not None:
+                bar.close()
+        return results[0] if len(results) == 1 else results
 
     def _class_weights(self, y_enc, task):
         return 1.0
@@ -140,29 +171,48 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
 
         Noise and dropout layers hold the training rates but act only when the
         model is called with ``training=True``. Predictions of the estimator
-        always come from this model's current weights.
+        always come from this model's current weights. For an ensemble
+        (``n_members > 1``), the members' networks (layers ``member_0``,
+        ``member_1`` ...) side by side on one input, their outputs averaged
+        by a ``keras.layers.Average`` layer: the model's output is what
+        ``predict_proba`` (classifier) or ``predict`` (regressor) returns.
         """
         check_is_fitted(self)
         model = self.__dict__.get("_model")
         if model is None:
-            model = build_keras_model(self._spec)
-            set_weights(
-                model, self._spec, self._weights["params"], self._weights["bn_state"]
-            )
-            set_hyperparameters(
-                model,
-                noise_std=self.noise_std,
-                dropout=self.dropout,
-                input_dropout=self.input_dropout,
-            )
+            if isinstance(self._weights, list):
+                model = build_ensemble_model(self._spec, len(self._weights))
+                networks = ensemble_members(model, len(self._weights))
+            else:
+                model = build_keras_model(self._spec)
+                networks = [model]
+            for network, w in zip(networks, self._members_weights(), strict=True):
+                set_weights(network, self._spec, w["params"], w["bn_state"])
+                set_hyperparameters(
+                    network,
+                    noise_std=self.noise_std,
+                    dropout=self.dropout,
+                    input_dropout=self.input_dropout,
+                )
             self.__dict__["_model"] = model
         return model
 
     def _current_weights(self):
+        """The weights in the engine's layout: one dict, or a list of them
+        (one per member) for an ensemble."""
         model = self.__dict__.get("_model")
-        if model is not None:
-            return get_weights(model, self._spec)
-        return self._weights
+        if model is None:
+            return self._weights
+        if isinstance(self._weights, list):
+            return [
+                get_weights(network, self._spec)
+                for network in ensemble_members(model, len(self._weights))
+            ]
+        return get_weights(model, self._spec)
+
+    def _members_weights(self) -> list:
+        weights = self._current_weights()
+        return weights if isinstance(weights, list) else [weights]
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -174,21 +224,33 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         return state
 
     def _forward(self, X):
+        """The network's outputs; for an ensemble, the members' mean
+        (float64)."""
+        out = self._forward_members(X)
+        return out[0] if out.shape[0] == 1 else out.astype(np.float64).mean(axis=0)
+
+    def _forward_members(self, X):
+        """Each member's outputs, of shape (n_members, n_samples, n_outputs)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        weights = self._current_weights()
+        members = self._members_weights()
+
+        def outputs(X):
+            return np.stack([engine.predict(self._spec, w, X) for w in members])
+
         if sparse.issparse(X):
             # Prediction needs no whole dense copy: rows are independent.
             step = _dense_rows_in_budget(X.shape[1])
             X = X.tocsr()
             out = np.concatenate(
                 [
-                    engine.predict(self._spec, weights, _densify(X[i : i + step]))
+                    outputs(_densify(X[i : i + step]))
                     for i in range(0, X.shape[0], step)
-                ]
+                ],
+                axis=1,
             )
         else:
-            out = engine.predict(self._spec, weights, X)
+            out = outputs(X)
         if not np.all(np.isfinite(out)):
             raise ValueError(
                 f"{type(self).__name__} produced non-finite outputs for some "
@@ -213,6 +275,34 @@ def _check_float32_range(X):
             "skrobust trains in); rescale the features, e.g. with "
             "StandardScaler."
         )
+
+
+def _vectorizes(plan) -> bool:
+    """Whether the members of ``plan`` train as one vectorized run: on JAX,
+    without a validation set (the batched loop has no validation pass)."""
+    import keras
+
+    return keras.backend.backend() == "jax" and not plan.cfg.has_val
+
+
+def _train_vectorized(plan) -> list:
+    """The members of ``plan`` trained together by ``jax.vmap`` (one
+    ``engine.TrainResult`` per member; each equals the member's own
+    ``engine.train`` up to float rounding)."""
+    from skrobust.engine import _jax_batched
+
+    datas = [m.data(plan.data) for m in plan.members]
+    data = {k: np.stack([d[k] for d in datas]) for k in plan.data}
+    hyper = {k: np.stack([v] * len(datas)) for k, v in plan.hyper.items()}
+    return _jax_batched.train_members(
+        plan.spec,
+        plan.cfg,
+        [m.weights for m in plan.members],
+        data,
+        hyper,
+        [m.seed for m in plan.members],
+        plan.epochs,
+    )
 
 
 #: Largest dense copy, in bytes of float32, that a fit makes of sparse ``X``
@@ -366,6 +456,8 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         label_smoothing=0.0,
         label_flip_rate=0.0,
         class_weight=None,
+        n_members=1,
+        bootstrap=False,
         random_state=None,
         verbose=0,
     ):
@@ -475,6 +567,29 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
             return np.column_stack([1.0 - p, p])
         return out.astype(np.float64)
 
+    def predict_members(self, X):
+        """Class probabilities of each member of the ensemble.
+
+        ``predict_proba`` is their mean over the first axis; their spread
+        (e.g. ``predict_members(X).std(axis=0)``) shows how much the members
+        disagree on each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data (numeric; NaN and infinity are refused).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_members, n_samples, n_classes)
+            Each member's class probabilities (float64) in the order of
+            ``classes_``; ``n_members`` is 1 for a single network.
+        """
+        out = self._forward_members(X).astype(np.float64)
+        if self._spec.task == "binary":
+            return np.stack([1.0 - out[..., 0], out[..., 0]], axis=-1)
+        return out
+
     def predict(self, X):
         """Predict the most probable class of each sample.
 
@@ -550,6 +665,8 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         early_stopping=False,
         patience=10,
         target_noise_std=0.0,
+        n_members=1,
+        bootstrap=False,
         random_state=None,
         verbose=0,
     ):
@@ -619,6 +736,28 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         """
         out = self._forward(X).astype(np.float64)
         return out[:, 0] if self._y_ndim == 1 else out
+
+    def predict_members(self, X):
+        """Predictions of each member of the ensemble.
+
+        ``predict`` is their mean over the first axis; their spread (e.g.
+        ``predict_members(X).std(axis=0)``) shows how much the members
+        disagree on each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data (numeric; NaN and infinity are refused).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_members, n_samples) or \
+(n_members, n_samples, n_outputs)
+            Each member's predicted targets (float64), shaped as ``predict``
+            returns them; ``n_members`` is 1 for a single network.
+        """
+        out = self._forward_members(X).astype(np.float64)
+        return out[..., 0] if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -302,3 +302,24 @@ def get_weights(model: keras.Model, spec: NetworkSpec) -> dict:
     params["kernels"].append(k)
     params["biases"].append(b)
     return {"params": params, "bn_state": bn_state}
+
+
+def build_ensemble_model(
+    spec: NetworkSpec, n_members: int, name: str = "noisy_mlp_ensemble"
+) -> keras.Model:
+    """The ``keras.Model`` of a seed ensemble: ``n_members`` networks of
+    :func:`build_keras_model` (named ``member_0``, ``member_1`` ...) side by
+    side on one input, their outputs averaged by a ``keras.layers.Average``
+    layer named ``average`` (the mean of the probabilities for classifiers,
+    of the outputs for regressors)."""
+    inputs = keras.Input(shape=(spec.n_features,), name="input")
+    outputs = [
+        build_keras_model(spec, name=f"member_{i}")(inputs) for i in range(n_members)
+    ]
+    average = keras.layers.Average(name="average")(outputs)
+    return keras.Model(inputs, average, name=name)
+
+
+def ensemble_members(model: keras.Model, n_members: int) -> list:
+    """The member networks of a model built by :func:`build_ensemble_model`."""
+    return [model.get_layer(f"member_{i}") for i in range(n_members)]

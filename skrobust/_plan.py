@@ -31,20 +31,42 @@ class FitPlan:
     cfg: engine.TrainConfig
     data: dict  # engine.prepare_data's arrays, training rows padded with masked rows
     hyper: dict  # engine.hyper_arrays
-    weights: dict  # initial weights
-    seed: int  # seed of the training loop's random draws
+    members: tuple  # one Member per network of the ensemble (one by default)
     epochs: int
 
 
-def random_seeds(random_state, n: int) -> list[int]:
+@dataclass(frozen=True)
+class Member:
+    """What differs between the networks of an ensemble."""
+
+    weights: dict  # initial weights
+    seed: int  # seed of the training loop's random draws
+    w: np.ndarray | None = None  # the member's row weights (bootstrap), or None
+
+    def data(self, data: dict) -> dict:
+        """The plan's arrays as this member trains on them."""
+        return data if self.w is None else {**data, "w": self.w}
+
+
+def random_seeds(random_state, n: int, *more: int) -> list[int]:
     """``n`` independent seeds derived from ``random_state`` without touching
-    NumPy's global generator (``None`` draws fresh OS entropy)."""
+    NumPy's global generator (``None`` draws fresh OS entropy).
+
+    With ``more``, further lists of seeds of those lengths follow, drawn
+    after the first ``n`` from the same generator (so the first ``n`` do not
+    depend on them); the result is then ``[first, *further]``.
+    """
     if isinstance(random_state, np.random.RandomState):
-        return [int(s) for s in random_state.randint(0, 2**31 - 1, size=n)]
-    if isinstance(random_state, np.random.Generator):
-        return [int(s) for s in random_state.integers(0, 2**31 - 1, size=n)]
-    rng = np.random.default_rng(random_state)
-    return [int(s) for s in rng.integers(0, 2**31 - 1, size=n)]
+        draw = random_state.randint
+    elif isinstance(random_state, np.random.Generator):
+        draw = random_state.integers
+    else:
+        draw = np.random.default_rng(random_state).integers
+    # A length of 0 draws nothing, so the generator's state moves as before.
+    lists = [
+        [int(s) for s in draw(0, 2**31 - 1, size=k)] if k else [] for k in (n, *more)
+    ]
+    return lists if more else lists[0]
 
 
 def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
@@ -53,7 +75,12 @@ def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
     target attributes (``n_features_in_``, ``classes_`` ...)."""
     validate_params(estimator)
     X, y_enc, weights, task, n_outputs = estimator._training_data(X, y, sample_weight)
-    seed_init, seed_train, seed_split = random_seeds(estimator.random_state, 3)
+    k = estimator.n_members
+    # The first three seeds are a single network's, whatever the ensemble:
+    # member 0 of an ensemble without bootstrap is the plain fit.
+    (seed_init, seed_train, seed_split), extra, boot = random_seeds(
+        estimator.random_state, 3, 2 * (k - 1), k if estimator.bootstrap else 0
+    )
     X, y_enc, weights, X_val, y_val = _hold_out(
         estimator, X, y_enc, weights, task, seed_split
     )
@@ -69,15 +96,33 @@ def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
         epochs=estimator.epochs,
         verbose=estimator.verbose,
     )
+    data = engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size)
+    seeds = [(seed_init, seed_train), *zip(extra[0::2], extra[1::2], strict=True)]
+    members = tuple(
+        Member(
+            weights=init_weights(spec, s_init),
+            seed=s_train,
+            w=_bootstrap_weights(data["w"], X.shape[0], boot[i]) if boot else None,
+        )
+        for i, (s_init, s_train) in enumerate(seeds)
+    )
     return FitPlan(
         spec=spec,
         cfg=cfg,
-        data=engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size),
+        data=data,
         hyper=engine.hyper_arrays(**estimator._hyperparameters(X, y_enc)),
-        weights=init_weights(spec, seed_init),
-        seed=seed_train,
+        members=members,
         epochs=estimator.epochs,
     )
+
+
+def _bootstrap_weights(w, n, seed):
+    """Row weights ``w`` (the first ``n`` rows real, the rest padding) times
+    the counts of a bootstrap resample: ``n`` rows drawn with replacement."""
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n))
+    out = np.zeros_like(w)
+    out[:n] = w[:n] * counts.astype(w.dtype)
+    return out
 
 
 def _hold_out(estimator, X, y_enc, weights, task, seed):
@@ -167,7 +212,27 @@ def _column_std(a):
 
 def apply_result(estimator, spec, result, *, stacklevel) -> None:
     """Write ``engine.TrainResult`` ``result`` of training ``spec`` into the
-    estimator; warn (at ``stacklevel`` from the caller) if it diverged."""
+    estimator (a list of them, one per member, for an ensemble); warn (at
+    ``stacklevel`` from the caller) if training diverged."""
+    if isinstance(result, list | tuple):
+        results = list(result)
+        set_fitted_state(
+            estimator,
+            spec,
+            [r.weights for r in results],
+            [estimator._rename_history(r.history) for r in results],
+            [r.n_iter for r in results],
+            [r.best_epoch for r in results],
+        )
+        diverged = [i for i, r in enumerate(results) if r.diverged]
+        if diverged:
+            warn_diverged(
+                estimator,
+                [results[i].n_iter for i in diverged],
+                stacklevel=stacklevel + 1,
+                members=diverged,
+            )
+        return
     set_fitted_state(
         estimator,
         spec,
@@ -180,9 +245,29 @@ def apply_result(estimator, spec, result, *, stacklevel) -> None:
         warn_diverged(estimator, result.n_iter, stacklevel=stacklevel + 1)
 
 
+_MEMBER_ATTRIBUTES = ("members_history_", "members_n_iter_", "members_best_epoch_")
+
+
 def set_fitted_state(estimator, spec, weights, history, n_iter, best_epoch) -> None:
     """The fitted attributes of a trained network (``history`` in the
-    estimator's names: ``accuracy`` or ``r2`` for ``score``)."""
+    estimator's names: ``accuracy`` or ``r2`` for ``score``).
+
+    For an ensemble, ``weights``, ``history``, ``n_iter`` and ``best_epoch``
+    are lists with one entry per member: ``history_`` is then the members'
+    mean per epoch, ``n_iter_`` the most epochs a member ran, and the
+    members' own values are kept in ``members_history_``,
+    ``members_n_iter_`` and (with early stopping) ``members_best_epoch_``.
+    """
+    for attr in _MEMBER_ATTRIBUTES:
+        estimator.__dict__.pop(attr, None)
+    if isinstance(weights, list):
+        estimator.members_history_ = history
+        estimator.members_n_iter_ = [int(n) for n in n_iter]
+        if all(b is not None for b in best_epoch):
+            estimator.members_best_epoch_ = [int(b) for b in best_epoch]
+        history = mean_history(history)
+        n_iter = max(estimator.members_n_iter_)
+        best_epoch = None
     estimator._spec = spec
     estimator._weights = weights
     estimator.__dict__.pop("_model", None)
@@ -199,9 +284,27 @@ def set_fitted_state(estimator, spec, weights, history, n_iter, best_epoch) -> N
         estimator.best_loss_ = history["val_loss"][best_epoch]
 
 
-def warn_diverged(estimator, n_iter, stacklevel):
+def mean_history(histories: list) -> dict:
+    """Per epoch, the mean over the members that ran that epoch."""
+    out = {}
+    for key in histories[0]:
+        curves = [h[key] for h in histories]
+        n = max(len(c) for c in curves)
+        out[key] = [
+            float(np.mean([c[e] for c in curves if e < len(c)])) for e in range(n)
+        ]
+    return out
+
+
+def warn_diverged(estimator, n_iter, stacklevel, members=None):
+    """``members``: the ensemble members that diverged (``n_iter`` then has
+    one entry per member), or None for a single network."""
+    what = f"Training of {type(estimator).__name__}"
+    if members is not None:
+        what = f"{what} (ensemble members {members})"
+        n_iter = ", ".join(map(str, n_iter))
     warnings.warn(
-        f"Training of {type(estimator).__name__} diverged (non-finite loss or "
+        f"{what} diverged (non-finite loss or "
         f"weights); training stopped and the weights after epoch {n_iter}, the "
         f"last known to give finite losses, were kept. Lower learning_rate or "
         f"rescale the inputs.",

@@ -117,16 +117,26 @@ def check_attribute(attr, value, label):
     def real(v):
         return isinstance(v, int | float) and not isinstance(v, bool)
 
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def history(v):
+        return isinstance(v, dict) and all(
+            isinstance(k, str) and isinstance(c, list) and all(map(real, c))
+            for k, c in v.items()
+        )
+
+    def history_list(v):
+        return isinstance(v, list) and all(map(history, v))
+
     ok = {
         None: False,
-        "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "int": count(value),
+        "ints": isinstance(value, list) and all(map(count, value)),
         "float": real(value),
         "floats": isinstance(value, list) and all(map(real, value)),
-        "history": isinstance(value, dict)
-        and all(
-            isinstance(k, str) and isinstance(v, list) and all(map(real, v))
-            for k, v in value.items()
-        ),
+        "history": history(value),
+        "histories": history_list(value),
     }[kind]
     if not ok:
         raise ValueError(f"{label}: unexpected fitted attribute {attr}={short(value)}.")
@@ -134,7 +144,14 @@ def check_attribute(attr, value, label):
         return [float(v) for v in value]
     if kind == "history":
         return {k: [float(x) for x in v] for k, v in value.items()}
+    if kind == "histories":
+        return [{k: [float(x) for x in c] for k, c in h.items()} for h in value]
     return value
+
+
+def n_members(estimator) -> int:
+    """Networks in the file: the members of an ensemble, else 1."""
+    return len(getattr(estimator, "members_n_iter_", [None]))
 
 
 def check_consistency(estimator, spec, label):
@@ -160,8 +177,35 @@ def check_consistency(estimator, spec, label):
     outputs = estimator._outputs_problem(spec)
     if outputs:
         problems.append(outputs)
+    problems.extend(_members_problems(estimator))
     if problems:
         raise ValueError(f"{label}: inconsistent file: {'; '.join(problems)}.")
+
+
+def _members_problems(estimator):
+    """An ensemble's per-member attributes, one entry per member (at least
+    2); a single network has none."""
+    found = [
+        a for a in ("members_history_", "members_best_epoch_") if a in vars(estimator)
+    ]
+    if "members_n_iter_" not in vars(estimator):
+        return [f"{a} without members_n_iter_" for a in found]
+    n = len(estimator.members_n_iter_)
+    problems = [] if n >= 2 else ["an ensemble needs at least 2 members"]
+    if len(getattr(estimator, "members_history_", ())) != n:
+        problems.append("members_history_ does not have one entry per member")
+    elif not all("loss" in h for h in estimator.members_history_):
+        problems.append("a member's history has no 'loss'")
+    best = getattr(estimator, "members_best_epoch_", None)
+    if best is not None and not (
+        len(best) == n
+        and all(
+            b < len(h.get("val_loss", ()))
+            for b, h in zip(best, estimator.members_history_, strict=False)
+        )
+    ):
+        problems.append("members_best_epoch_ are not epochs of the members' histories")
+    return problems
 
 
 def _n_weights(spec) -> int:
@@ -172,14 +216,14 @@ def _n_weights(spec) -> int:
     return n
 
 
-def check_size(spec, inner_bytes, label):
+def check_size(spec, inner_bytes, label, n_members=1):
     """Refuse, before allocating it, a network larger than the file can hold.
 
     The weights are float32 arrays in an HDF5 file inside a deflated zip;
     deflate compresses at most about 1032:1, so a genuine file is never
     smaller than 4 * n_weights / 1032 bytes.
     """
-    n = _n_weights(spec)
+    n = _n_weights(spec) * n_members
     if 4 * n > 1100 * inner_bytes:
         raise ValueError(
             f"{label} describes a network of {n} weights, more than its "

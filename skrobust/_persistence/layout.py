@@ -23,6 +23,10 @@ SCALAR_ATTRIBUTES = {
     "_y_ndim": "int",
     "loss_curve_": "floats",
     "history_": "history",
+    # Ensembles (n_members > 1) only.
+    "members_history_": "histories",
+    "members_n_iter_": "ints",
+    "members_best_epoch_": "ints",
 }
 ARRAY_ATTRIBUTES = ("classes_", "feature_names_in_")
 # Array dtypes a file may hold: booleans, numbers and fixed-width strings.

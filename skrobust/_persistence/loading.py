@@ -19,6 +19,7 @@ from skrobust._persistence.checks import (
     check_consistency,
     check_size,
     json_object,
+    n_members,
     restore_params,
     restore_spec,
 )
@@ -136,13 +137,25 @@ def _load_from_zip(zf, label):
         setattr(estimator, attr, _read_array(zf, attr, info, label))
     check_consistency(estimator, spec, label)
 
-    weights = _read_weights(zf, spec, label)
+    k = n_members(estimator)
+    weights = _read_weights(zf, spec, label, k)
     from skrobust._plan import set_fitted_state
 
+    if k > 1:
+        best = getattr(estimator, "members_best_epoch_", None)
+        set_fitted_state(
+            estimator,
+            spec,
+            weights,
+            estimator.members_history_,
+            estimator.members_n_iter_,
+            best if best is not None else [None] * k,
+        )
+        return estimator
     set_fitted_state(
         estimator,
         spec,
-        weights,
+        weights[0],
         estimator.history_,
         estimator.n_iter_,
         getattr(estimator, "best_epoch_", None),
@@ -174,7 +187,7 @@ def _read_array(zf, attr, info, label):
     return arr.astype(object) if info["object"] else arr
 
 
-def _read_weights(zf, spec, label):
+def _read_weights(zf, spec, label, n_members=1):
     """The weights of ``model.keras``, in the engine's layout.
 
     The file's Keras config is read as plain JSON and compared with the
@@ -189,24 +202,54 @@ def _read_weights(zf, spec, label):
         with zf.open(MODEL) as src, open(inner, "wb") as dst:
             while chunk := src.read(2**20):
                 dst.write(chunk)
-        check_size(spec, os.path.getsize(inner), label)
-        return _read_inner_weights(inner, spec, label)
+        check_size(spec, os.path.getsize(inner), label, n_members)
+        return _read_inner_weights(inner, spec, label, n_members)
 
 
-def _read_inner_weights(inner, spec, label):
-    from skrobust._network import build_keras_model, get_weights
+def _layers(layers):
+    """(class name, layer name) of each layer in a Keras config, with the
+    layers of a nested network (an ensemble's members) after it."""
+    out = []
+    for layer in layers:
+        out.append((layer["class_name"], layer["config"]["name"]))
+        if layer["class_name"] == "Functional":
+            out.extend(_layers(layer["config"]["layers"]))
+    return out
+
+
+def _model_layers(model):
+    out = []
+    for layer in model.layers:
+        out.append((type(layer).__name__, layer.name))
+        if isinstance(layer, type(model)):
+            out.extend(_model_layers(layer))
+    return out
+
+
+def _read_inner_weights(inner, spec, label, n_members=1):
+    """The weights of each of the ``n_members`` networks (a list)."""
+    from skrobust._network import (
+        build_ensemble_model,
+        build_keras_model,
+        ensemble_members,
+        get_weights,
+    )
 
     try:
         with zipfile.ZipFile(inner) as kz:
             config = json.loads(kz.read("config.json").decode("utf-8"))
-        layers = config["config"]["layers"]
-        found = [(layer["class_name"], layer["config"]["name"]) for layer in layers]
+        found = _layers(config["config"]["layers"])
     except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as exc:
         raise ValueError(
             f"{label}: {MODEL} is not a readable Keras model file ({exc})."
         ) from None
-    model = build_keras_model(spec)
-    expected = [(type(layer).__name__, layer.name) for layer in model.layers]
+    if n_members > 1:
+        model = build_ensemble_model(spec, n_members)
+        networks = ensemble_members(model, n_members)
+    else:
+        model = build_keras_model(spec)
+        networks = [model]
+    expected = _model_layers(model)
     if found != expected:
         foreign = [f"{n!r} ({c})" for c, n in found if (c, n) not in expected]
         raise ValueError(
@@ -225,4 +268,4 @@ def _read_inner_weights(inner, spec, label):
             f"{label}: the weights in {MODEL} cannot be read "
             f"({type(exc).__name__}: {exc})."
         ) from None
-    return get_weights(model, spec)
+    return [get_weights(network, spec) for network in networks]

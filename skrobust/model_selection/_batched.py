@@ -306,19 +306,26 @@ def _assign_flags(members):
     return target
 
 
+def _networks(members):
+    """One (member, network) pair per network to train: an ensemble
+    candidate (``n_members=k``) contributes its k networks."""
+    return [(m, net) for m in members for net in m.plan.members]
+
+
 def _stack_group(members):
-    """The members' plain-fit arrays stacked (each padded with masked rows to
-    the widest member) and their hyperparameters."""
-    n_max = max(m.plan.data["X"].shape[0] for m in members)
+    """The networks' plain-fit arrays stacked (each padded with masked rows
+    to the widest member) and their hyperparameters; ``members`` as
+    :func:`_networks` returns them."""
+    n_max = max(m.plan.data["X"].shape[0] for m, _ in members)
     M = len(members)
-    first = members[0].plan.data
+    first = members[0][0].plan.data
     X = np.zeros((M, n_max, first["X"].shape[1]), np.float32)
     y = np.zeros((M, n_max, *first["y"].shape[1:]), first["y"].dtype)
     w = np.zeros((M, n_max), np.float32)
     mask = np.zeros((M, n_max), np.float32)
     y_ss = np.zeros(M, np.float32)
-    for i, m in enumerate(members):
-        d = m.plan.data
+    for i, (m, net) in enumerate(members):
+        d = net.data(m.plan.data)
         n = d["X"].shape[0]
         X[i, :n] = d["X"]
         y[i, :n] = d["y"]
@@ -327,7 +334,8 @@ def _stack_group(members):
         y_ss[i] = d["y_ss"]
     data = {"X": X, "y": y, "w": w, "mask": mask, "y_ss": y_ss}
     hyper = {
-        k: np.stack([m.plan.hyper[k] for m in members]) for k in members[0].plan.hyper
+        k: np.stack([m.plan.hyper[k] for m, _ in members])
+        for k in members[0][0].plan.hyper
     }
     return data, hyper, n_max
 
@@ -354,7 +362,8 @@ def _train_runs(members, memory_budget, max_members, verbose):
                 noise_type=noise_type or "additive",
                 **dict(zip(_SWITCHES, on, strict=True)),
             )
-            data, hyper, n_max = _stack_group(ms)
+            nets = _networks(ms)
+            data, hyper, n_max = _stack_group(nets)
             cfg = engine.make_config(
                 optimizer=optimizer,
                 batch_size=eff_bs,
@@ -367,7 +376,7 @@ def _train_runs(members, memory_budget, max_members, verbose):
             )
             if verbose:
                 print(
-                    f"[batched] training {len(ms)} members together: "
+                    f"[batched] training {len(nets)} networks together: "
                     f"{spec.hidden_layer_sizes} units, noise at {spec.noise_sites}, "
                     f"{epochs} epochs",
                     flush=True,
@@ -376,18 +385,23 @@ def _train_runs(members, memory_budget, max_members, verbose):
             out = _jax_batched.train_members(
                 spec,
                 cfg,
-                [m.plan.weights for m in ms],
+                [net.weights for _, net in nets],
                 data,
                 hyper,
-                [m.plan.seed for m in ms],
+                [net.seed for _, net in nets],
                 epochs,
                 memory_budget=memory_budget,
                 max_members=max_members,
             )
-            per_member = (time.perf_counter() - start) / len(ms)
-            for m, result in zip(ms, out, strict=True):
+            # Each candidate's fit time is its networks' share of the run.
+            per_network = (time.perf_counter() - start) / len(nets)
+            done = 0
+            for m in ms:
+                k = len(m.plan.members)
+                result = out[done] if k == 1 else out[done : done + k]
+                done += k
                 apply_result(m.final, m.plan.spec, result, stacklevel=2)
-                m.prep_time += per_member
+                m.prep_time += per_network * k
     return n_runs
 
 

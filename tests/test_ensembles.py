@@ -1,0 +1,243 @@
+"""Seed ensembles in one estimator (``n_members``, ``bootstrap``): a single
+member is today's fit, members differ, predictions average them, JAX trains
+them as one vectorized run equal to their sequential fits, and saving,
+pickling and the batched search keep them whole. Tiny networks, few epochs."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+
+import skrobust
+from skrobust import NoisyMLPClassifier, NoisyMLPRegressor, engine
+from skrobust._network import init_weights
+from skrobust._plan import plan_fit
+from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
+
+JAX = keras.backend.backend() == "jax"
+FAST = dict(
+    hidden_layer_sizes=(8,), epochs=4, learning_rate=0.05, batch_size=16, random_state=0
+)
+
+
+def _params(weights):
+    p = weights["params"]
+    return [np.asarray(a) for key in sorted(p) for a in p[key]]
+
+
+def test_one_member_is_the_single_network_fit_of_before(circles):
+    # The fit path of a single network, rebuilt from the engine's primitives
+    # with the seeds drawn as before ensembles existed: three seeds from
+    # default_rng(random_state), the first for the initial weights, the
+    # second for training.
+    X, y = circles
+    est = NoisyMLPClassifier(noise_std=0.3, **FAST).fit(X, y)
+    assert est.get_params()["n_members"] == 1 and not est.bootstrap
+    plan = plan_fit(clone(est), X, y)
+    seed_init, seed_train, _ = np.random.default_rng(0).integers(0, 2**31 - 1, 3)
+    result = engine.train(
+        plan.spec,
+        plan.cfg,
+        init_weights(plan.spec, int(seed_init)),
+        plan.data,
+        plan.hyper,
+        int(seed_train),
+        FAST["epochs"],
+    )
+    p = engine.predict(plan.spec, result.weights, X)[:, 0].astype(np.float64)
+    assert_array_equal(est.predict_proba(X), np.column_stack([1 - p, p]))
+    assert not hasattr(est, "members_n_iter_")
+    assert est.predict_members(X).shape == (1, len(X), 2)
+    assert_array_equal(est.predict_members(X)[0], est.predict_proba(X))
+
+
+def test_classifier_members_differ_and_predictions_average_them(circles):
+    X, y = circles
+    est = NoisyMLPClassifier(n_members=3, noise_std=0.3, **FAST).fit(X, y)
+    members = est.predict_members(X)
+    assert members.shape == (3, len(X), 2)
+    assert np.abs(members[0] - members[1]).max() > 1e-3
+    assert np.abs(members[1] - members[2]).max() > 1e-3
+    assert_allclose(est.predict_proba(X), members.mean(axis=0), rtol=1e-12)
+    assert_array_equal(est.predict(X), est.classes_[members.mean(0).argmax(1)])
+    # Member 0 of an ensemble without bootstrap is the single network.
+    single = NoisyMLPClassifier(noise_std=0.3, **FAST).fit(X, y)
+    assert_allclose(members[0], single.predict_proba(X), atol=1e-5)
+    # The Keras model averages the members as predict_proba does.
+    out = np.asarray(est.model_(X.astype("float32")))
+    assert_allclose(out[:, 0], est.predict_proba(X)[:, 1], atol=1e-6)
+    assert est.members_n_iter_ == [FAST["epochs"]] * 3 and est.n_iter_ == 4
+    assert len(est.members_history_) == 3
+    assert_allclose(
+        est.loss_curve_, np.mean([h["loss"] for h in est.members_history_], axis=0)
+    )
+
+
+def test_regressor_members_average_multi_output(circles):
+    X, _ = circles
+    Y = np.column_stack([X[:, 0] ** 2, X[:, 1]])
+    est = NoisyMLPRegressor(n_members=2, **FAST).fit(X, Y)
+    members = est.predict_members(X)
+    assert members.shape == (2, len(X), 2)
+    assert np.abs(members[0] - members[1]).max() > 1e-3
+    assert_allclose(est.predict(X), members.mean(axis=0), rtol=1e-12)
+    one = NoisyMLPRegressor(n_members=2, **FAST).fit(X, Y[:, 0])
+    assert one.predict_members(X).shape == (2, len(X))
+    assert_allclose(one.predict(X), one.predict_members(X).mean(0), rtol=1e-12)
+
+
+def test_int_random_state_gives_identical_ensembles(circles):
+    X, y = circles
+    est = NoisyMLPClassifier(n_members=3, bootstrap=True, noise_std=0.3, **FAST)
+    a = clone(est).fit(X, y).predict_members(X)
+    b = clone(est).fit(X, y).predict_members(X)
+    assert_array_equal(a, b)
+    c = clone(est).set_params(random_state=1).fit(X, y).predict_members(X)
+    assert np.abs(a - c).max() > 1e-3
+
+
+def test_bootstrap_draws_each_members_rows(circles):
+    X, y = circles
+    sw = np.linspace(0.5, 1.5, len(X))
+    est = NoisyMLPClassifier(n_members=3, bootstrap=True, **FAST)
+    plan = plan_fit(clone(est), X, y, sample_weight=sw)
+    n = len(X)
+    counts = []
+    for m in plan.members:
+        w = m.data(plan.data)["w"]
+        c = w[:n] / sw.astype(np.float32)
+        assert_allclose(c, np.round(c), atol=1e-5)  # whole draws
+        assert round(c.sum()) == n and (c == 0).any()
+        assert not w[n:].any()  # padding rows stay masked out
+        counts.append(np.round(c))
+    assert not np.array_equal(counts[0], counts[1])
+    plain = plan_fit(clone(est).set_params(bootstrap=False), X, y, sample_weight=sw)
+    assert all(m.w is None for m in plain.members)
+    # The fitted members differ from those trained on every row.
+    a = clone(est).fit(X, y).predict_members(X)
+    b = clone(est).set_params(bootstrap=False).fit(X, y).predict_members(X)
+    assert np.abs(a - b).max() > 1e-3
+
+
+@pytest.mark.skipif(not JAX, reason="the vectorized run is JAX's")
+def test_vectorized_members_equal_their_sequential_fits(circles):
+    X, y = circles
+    est = NoisyMLPClassifier(
+        n_members=3, bootstrap=True, noise_std=0.3, dropout=0.2, **FAST
+    ).fit(X, y)
+    plan = plan_fit(clone(est), X, y)
+    for m, w in zip(plan.members, est._current_weights(), strict=True):
+        seq = engine.train(
+            plan.spec,
+            plan.cfg,
+            m.weights,
+            m.data(plan.data),
+            plan.hyper,
+            m.seed,
+            FAST["epochs"],
+        )
+        for a, b in zip(_params(seq.weights), _params(w), strict=True):
+            assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_early_stopping_members_keep_their_best_epochs_and_round_trip(circles):
+    X, y = circles
+    est = NoisyMLPClassifier(n_members=2, early_stopping=True, patience=2, **FAST)
+    est.set_params(epochs=6).fit(X, y)
+    assert len(est.members_best_epoch_) == 2
+    assert not hasattr(est, "best_epoch_")
+    for best, hist in zip(est.members_best_epoch_, est.members_history_, strict=True):
+        assert 0 <= best < len(hist["val_loss"])
+    buf = io.BytesIO()
+    skrobust.save(est, buf)
+    buf.seek(0)
+    back = skrobust.load(buf)
+    assert_array_equal(back.predict_members(X), est.predict_members(X))
+    assert back.members_best_epoch_ == est.members_best_epoch_
+    assert back.members_history_ == est.members_history_
+    assert back.history_ == est.history_
+
+
+def test_save_load_and_pickle_round_trip(circles, tmp_path):
+    X, _ = circles
+    est = NoisyMLPRegressor(n_members=3, noise_std=0.1, **FAST).fit(X, X[:, 0])
+    assert est.model_ is not None  # saved and pickled from the Keras model
+    path = tmp_path / "ensemble.skrobust"
+    skrobust.save(est, path)
+    back = skrobust.load(path)
+    assert_array_equal(back.predict_members(X), est.predict_members(X))
+    assert back.members_n_iter_ == est.members_n_iter_
+    pickled = pickle.loads(pickle.dumps(est))
+    assert_array_equal(pickled.predict(X), est.predict(X))
+
+
+def test_file_written_before_ensembles_loads(circles, tmp_path):
+    # A file of before: no n_members or bootstrap among the parameters.
+    X, _ = circles
+    est = NoisyMLPRegressor(**FAST).fit(X, X[:, 0])
+    new, old = tmp_path / "new.skrobust", tmp_path / "old.skrobust"
+    skrobust.save(est, new)
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "skrobust.json":
+                meta = json.loads(data)
+                assert meta["params"].pop("n_members") == 1
+                assert meta["params"].pop("bootstrap") is False
+                assert not any(a.startswith("members_") for a in meta["attributes"])
+                data = json.dumps(meta).encode()
+            dst.writestr(info, data)
+    back = skrobust.load(old)
+    assert back.n_members == 1 and not back.bootstrap
+    assert_array_equal(back.predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"n_members": 0}, "n_members"),
+        ({"n_members": 2.5}, "n_members"),
+        ({"n_members": "3"}, "n_members"),
+        ({"bootstrap": "yes"}, "bootstrap"),
+        ({"bootstrap": 1.0}, "bootstrap"),
+    ],
+)
+def test_bad_values_are_refused_by_name(circles, params, name):
+    X, y = circles
+    with pytest.raises(ValueError, match=f"'{name}' parameter"):
+        NoisyMLPClassifier(**FAST, **params).fit(X, y)
+
+
+@pytest.mark.skipif(not JAX, reason="batched training needs JAX")
+def test_batched_search_over_members_equals_plain_fits(circles):
+    X, y = circles
+    est = NoisyMLPClassifier(**FAST)
+    grid = {"n_members": [1, 2], "noise_std": [0.0, 0.3]}
+    cv = KFold(2, shuffle=True, random_state=0)
+    ours = BatchedGridSearchCV(est, grid, cv=cv).fit(X, y)
+    assert ours.batch_info_["n_batched"] == 8 and ours.batch_info_["n_fallback"] == 0
+    ref = GridSearchCV(est, grid, cv=cv).fit(X, y)
+    for key in ref.cv_results_:
+        if "test_score" in key:
+            assert_allclose(ours.cv_results_[key], ref.cv_results_[key], err_msg=key)
+    out = batched_cross_validate(
+        clone(est).set_params(n_members=3, bootstrap=True, noise_std=0.3),
+        X,
+        y,
+        cv=cv,
+        return_estimator=True,
+        return_indices=True,
+    )
+    for member, train in zip(out["estimator"], out["indices"]["train"], strict=True):
+        plain = clone(member).fit(X[train], y[train])
+        assert_allclose(member.predict_members(X), plain.predict_members(X), atol=1e-5)
+        assert member.members_n_iter_ == plain.members_n_iter_
