@@ -298,13 +298,13 @@ def test_demo_on_a_regression_csv_with_params(tmp_path, csv_files, capsys):
 
 
 def test_params_are_parsed_as_python_literals():
-    from skrobust._cli import _param
+    from skrobust._cli.arguments import estimator_param as param
 
-    assert _param("hidden_layer_sizes=(64, 32)")[:2] == ("hidden_layer_sizes", (64, 32))
-    assert _param("learning_rate=None")[:2] == ("learning_rate", None)
-    assert _param("early_stopping=True")[:2] == ("early_stopping", True)
-    assert _param("noise_type='multiplicative'")[1] == "multiplicative"
-    assert _param(" optimizer = sgd ")[:2] == ("optimizer", "sgd")  # a bare word
+    assert param("hidden_layer_sizes=(64, 32)")[:2] == ("hidden_layer_sizes", (64, 32))
+    assert param("learning_rate=None")[:2] == ("learning_rate", None)
+    assert param("early_stopping=True")[:2] == ("early_stopping", True)
+    assert param("noise_type='multiplicative'")[1] == "multiplicative"
+    assert param(" optimizer = sgd ")[:2] == ("optimizer", "sgd")  # a bare word
 
 
 @pytest.mark.parametrize(
@@ -381,7 +381,7 @@ def test_bad_arguments_are_argparse_errors(capsys, argv):
 
 
 def test_task_is_inferred_from_the_target():
-    from skrobust._cli import _infer_task
+    from skrobust._cli.csv_input import _infer_task
 
     assert _infer_task(pd.Series(["a", "b", "a"])) == "classification"
     assert _infer_task(pd.Series([0, 1, 2, 1])) == "classification"

@@ -67,16 +67,16 @@ def test_compiled_programs_are_written_under_the_backends_folder(tmp_path):
 
 def test_demo_option_turns_the_cache_on(tmp_path, monkeypatch):
     import skrobust
-    from skrobust import _cli
+    from skrobust._cli import build_parser, demo
 
     seen = []
     monkeypatch.setattr(skrobust, "enable_compilation_cache", seen.append)
-    parser = _cli.build_parser()
+    parser = build_parser()
     for argv, expected in [
         (["demo"], []),
         (["demo", "--compilation-cache"], [None]),
         (["demo", "--compilation-cache", str(tmp_path)], [str(tmp_path)]),
     ]:
         seen.clear()
-        _cli._compilation_cache(parser.parse_args(argv))
+        demo._compilation_cache(parser.parse_args(argv))
         assert seen == expected

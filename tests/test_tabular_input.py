@@ -25,7 +25,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skrobust._mlp
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor, make_tabular_preprocessor
-from skrobust._cli import _infer_task, main
+from skrobust._cli import main
+from skrobust._cli.csv_input import _infer_task
 from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
 
 FAST = dict(hidden_layer_sizes=(8,), epochs=5, random_state=0)

@@ -1,6 +1,6 @@
 """The studies behind ``skrobust demo``: what is compared, and the report.
 
-The command line (``_cli.py``) parses arguments and calls :func:`run_circles`
+The command line (``_cli/``) parses arguments and calls :func:`run_circles`
 or :func:`run_csv`. The modules, in the order a run uses them:
 
 - ``variants``: the variants of the tutorials (and, for a user's CSV, of the
