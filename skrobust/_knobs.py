@@ -2,8 +2,9 @@
 
 Each :class:`Knob` says what scikit-learn needs (name, default, constraint,
 docstring text, which estimators have it) and what training does with it:
-the :class:`~skrobust._network.NetworkSpec` flag a value above 0 switches on
-(a structural change: the compiled program gains the operation), and whether
+the :class:`~skrobust._network.NetworkSpec` flag a value above 0 (or one its
+``is_on`` accepts) switches on (a structural change: the compiled program
+gains the operation), and whether
 the engine receives the value as data (``engine="scalar"``; one compiled
 program then serves every value) and when a compiled loop reads it.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +38,9 @@ NOISE_TYPES = ("additive", "multiplicative")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 # Keras's default learning rate of each optimizer (``learning_rate=None``).
 DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2, "rmsprop": 1e-3}
+LR_SCHEDULES = ("constant", "cosine", "flat_cosine")
+# ``decay_start`` of a schedule that never decays: no step reaches it.
+NO_DECAY = float(np.finfo(np.float32).max)
 
 CLASSIFIER = "classifier"
 REGRESSOR = "regressor"
@@ -52,7 +57,8 @@ class Knob:
     doc_type: str  # the type part of the docstring's "name : type, default=..."
     doc: str
     owners: tuple = BOTH
-    # The NetworkSpec flag that a value above 0 switches on.
+    # The NetworkSpec flag that a value above 0 (or one ``is_on`` accepts)
+    # switches on. Knobs that share a flag switch it on together.
     switches: str | None = None
     # Shape of the value the engine receives under this name: "scalar" (one
     # float32), or None when the engine does not receive it as data.
@@ -60,6 +66,8 @@ class Knob:
     # When a compiled loop reads the value: a NetworkSpec flag or a key of
     # READ_WHEN. Defaults to ``switches``.
     read_when: str | None = None
+    # Whether a value switches ``switches`` on; None: a value above 0.
+    is_on: Callable | None = None
 
     def __post_init__(self):
         if self.engine is not None and self.read_when is None:
@@ -322,6 +330,78 @@ KNOBS = (
         read_when="sgd",
     ),
     Knob(
+        "alpha",
+        0.0,
+        _non_negative(),
+        "float",
+        """
+        L2 penalty on the kernels of every ``Dense`` layer (not the biases),
+        with the meaning of scikit-learn's ``MLPClassifier`` and
+        ``MLPRegressor``, so a value tuned there means the same here: each
+        mini-batch's mean loss gains ``0.5 * alpha * sum(||W||**2) /
+        n_rows`` (``n_rows``: the rows of the mini-batch). The regressor's
+        loss is Keras's mean squared error, twice scikit-learn's
+        ``squared_error / 2``, so its penalty is doubled with it: both
+        objectives are scikit-learn's, times 2 for the regressor. The
+        penalty's gradient joins the loss's, so Adam rescales it with the
+        rest (see ``weight_decay`` for the decoupled kind); the recorded
+        training loss includes it, as scikit-learn's ``loss_curve_`` does.
+        0 disables it (scikit-learn's default is 1e-4).
+        """,
+        switches="l2_penalty",
+        engine="scalar",
+    ),
+    Knob(
+        "weight_decay",
+        0.0,
+        _non_negative(),
+        "float",
+        """
+        Decoupled weight decay, as Keras's optimizers apply their
+        ``weight_decay`` (with ``optimizer="adam"`` this is AdamW, Loshchilov
+        and Hutter 2019): before each update every kernel ``W`` becomes
+        ``W - W * weight_decay * lr``, ``lr`` the step's learning rate (after
+        ``lr_schedule``). The same tensors as ``alpha`` are decayed: the
+        kernels of every ``Dense`` layer, not the biases or batch-norm
+        parameters (Keras decays every trainable variable unless told
+        otherwise). 0 disables it.
+        """,
+        switches="weight_decay",
+        engine="scalar",
+    ),
+    Knob(
+        "lr_schedule",
+        "constant",
+        (Options(LR_SCHEDULES),),
+        '{"constant", "cosine", "flat_cosine"}',
+        """
+        How the learning rate moves over the fit's ``T = epochs *
+        ceil(n_train / batch_size)`` optimizer steps (all of them, even when
+        early stopping ends the fit sooner). ``"constant"``:
+        ``learning_rate`` throughout. ``"cosine"``: from ``learning_rate``
+        down to 0 along half a cosine, reached when the fit ends (Keras's
+        ``CosineDecay`` with ``alpha=0``). ``"flat_cosine"``: constant for
+        the first half of the steps, then the cosine decay to 0 over the
+        second half (RealMLP's ``flat_cos``, Holzmüller et al. 2024). Any
+        warm-up comes first; the decay starts after it.
+        """,
+        switches="lr_schedule",
+        is_on=lambda value: value != "constant",
+    ),
+    Knob(
+        "warmup_fraction",
+        0.0,
+        _rate(),
+        "float",
+        """
+        Fraction of the fit's ``T`` optimizer steps, in [0, 1), over which
+        the learning rate rises linearly from 0 before ``lr_schedule`` takes
+        over: step ``t`` (counted from 0) uses ``t / (warmup_fraction * T)``
+        of it, as Keras's ``CosineDecay`` warm-up does. 0 disables warm-up.
+        """,
+        switches="lr_schedule",
+    ),
+    Knob(
         "epochs",
         200,
         (Interval(numbers.Integral, 1, None),),
@@ -481,10 +561,15 @@ KNOBS = (
 KNOB = {k.name: k for k in KNOBS}
 
 # Engine values computed from a knob and the training data rather than taken
-# as given: the per-column scales of ``noise_scale="feature"``.
+# as given: the per-column scales of ``noise_scale="feature"``, and the
+# learning-rate schedule in optimizer steps (``_plan.schedule_steps``). Their
+# defaults leave the learning rate constant.
 DERIVED = (
     EngineValue("input_noise_scale", "features", 1.0, "additive_input_noise"),
     EngineValue("target_noise_scale", "targets", 1.0, "target_noise"),
+    EngineValue("warmup_steps", "scalar", 0.0, "lr_schedule"),
+    EngineValue("decay_start", "scalar", NO_DECAY, "lr_schedule"),
+    EngineValue("decay_steps", "scalar", 1.0, "lr_schedule"),
 )
 
 #: Every value the engine receives as data, in the order of ``hyper_arrays``.

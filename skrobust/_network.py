@@ -11,8 +11,9 @@ two realizations that must agree:
   trains the same weights inside one compiled loop.
 
 Only *structure* lives in the spec: the layers, and which kinds of
-training-time noise are switched on (each adds operations to the compiled
-training step, so a fit without it pays nothing). Values that do not change
+training-time noise, weight decay and learning-rate schedule are switched on
+(each adds operations to the compiled training step, so a fit without it pays
+nothing). Values that do not change
 shapes (noise std, dropout rates, learning rate, label-noise rates) are
 *hyperparameters*, handed to the engine as data so that one compiled program
 serves a whole grid.
@@ -65,6 +66,11 @@ class NetworkSpec:
         Whether classification targets are smoothed / randomly flipped.
     target_noise : bool
         Whether regression targets get Gaussian noise each step.
+    l2_penalty, weight_decay : bool
+        Whether the loss has an L2 penalty on the kernels / the optimizer
+        decays the kernels before each update.
+    lr_schedule : bool
+        Whether the learning rate follows a schedule (warm-up, decay).
     """
 
     n_features: int
@@ -84,6 +90,9 @@ class NetworkSpec:
     label_smoothing: bool = False
     label_flip: bool = False
     target_noise: bool = False
+    l2_penalty: bool = False
+    weight_decay: bool = False
+    lr_schedule: bool = False
 
     @property
     def output_activation(self) -> str:

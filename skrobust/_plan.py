@@ -10,6 +10,7 @@ through these functions, so they cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -18,7 +19,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skrobust import engine
-from skrobust._knobs import DEFAULT_LEARNING_RATE, KNOB, KNOBS, NOISE_POSITIONS
+from skrobust._knobs import (
+    DEFAULT_LEARNING_RATE,
+    KNOB,
+    KNOBS,
+    NO_DECAY,
+    NOISE_POSITIONS,
+)
 from skrobust._network import NetworkSpec, init_weights
 from skrobust._validation import validate_params
 
@@ -177,12 +184,20 @@ def network_spec(params: dict, n_features, n_outputs, task) -> NetworkSpec:
         # Without noise layers the type changes nothing; one value keeps
         # such fits on one compiled program.
         noise_type=params["noise_type"] if sites else "additive",
-        **{
-            k.switches: params[k.name] > 0
-            for k in KNOBS
-            if k.switches is not None and k.name in params
-        },
+        **_switches(params),
     )
+
+
+def _switches(params: dict) -> dict:
+    """The spec flags the knobs switch on (a flag two knobs share is on when
+    either switches it on)."""
+    flags: dict = {}
+    for k in KNOBS:
+        if k.switches is not None and k.name in params:
+            value = params[k.name]
+            on = k.is_on(value) if k.is_on is not None else value > 0
+            flags[k.switches] = flags.get(k.switches, False) or bool(on)
+    return flags
 
 
 def engine_hyper(params: dict, X, y_enc) -> dict:
@@ -201,7 +216,34 @@ def engine_hyper(params: dict, X, y_enc) -> dict:
         hyper["target_noise_scale"] = (
             _column_std(y_enc) if per_column else np.ones(y_enc.shape[1])
         )
+    hyper.update(schedule_steps(params, X.shape[0]))
     return hyper
+
+
+def schedule_steps(params: dict, n_train: int) -> dict:
+    """The learning-rate schedule of ``params`` in optimizer steps of a fit
+    on ``n_train`` rows (``engine._core.learning_rate`` reads them):
+
+    * ``warmup_steps``: ``warmup_fraction * T``, where ``T`` is the fit's
+      ``epochs * ceil(n_train / batch_size)`` steps;
+    * ``decay_start``: the step the cosine decay starts from (after the
+      warm-up; for ``"flat_cosine"`` at half the fit at the earliest), or
+      ``_knobs.NO_DECAY``;
+    * ``decay_steps``: the steps from there to the end of the fit.
+    """
+    batch_size = min(params["batch_size"], n_train)
+    total = params["epochs"] * math.ceil(n_train / batch_size)
+    warmup = params["warmup_fraction"] * total
+    start = {
+        "constant": NO_DECAY,
+        "cosine": warmup,
+        "flat_cosine": max(warmup, 0.5 * total),
+    }[params["lr_schedule"]]
+    return {
+        "warmup_steps": warmup,
+        "decay_start": start,
+        "decay_steps": 1.0 if start == NO_DECAY else total - start,
+    }
 
 
 def _column_std(a):

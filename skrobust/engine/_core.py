@@ -13,7 +13,10 @@ update, Keras's label smoothing, and Keras's Adam / SGD / RMSprop update rules
 with Keras's default constants. ``tests/test_engine.py`` checks each against
 Keras itself. The training-only noise kinds without a Keras counterpart
 (weight noise, annealed gradient noise, label flipping, target noise) are
-here too; ``tests/test_noise_kinds.py`` checks their definitions.
+here too; ``tests/test_noise_kinds.py`` checks their definitions. So are
+scikit-learn's L2 penalty (``alpha``), Keras's decoupled weight decay and
+learning-rate schedules of Keras's ``CosineDecay`` form
+(``tests/test_regularizers.py`` checks them against scikit-learn and Keras).
 """
 
 from __future__ import annotations
@@ -272,16 +275,59 @@ def init_state(spec, cfg, weights, to_device):
 
 
 def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
-    """Mean weighted loss of one mini-batch (Keras's "sum_over_batch_size")
-    plus the auxiliary outputs the loop records."""
+    """Mean weighted loss of one mini-batch (Keras's "sum_over_batch_size"),
+    with the L2 penalty when ``spec.l2_penalty``, plus the auxiliary outputs
+    the loop records."""
     logits, new_bn = forward(
         spec, params, bn_state, xb, training=True, hyper=hyper, rng=rng, mask=mask
     )
     count = ops.maximum(ops.sum(mask), 1.0)
     targets = noisy_targets(spec, yb, hyper, rng)
     loss = ops.sum(per_sample_loss(spec, logits, targets) * wb * mask) / count
+    if spec.l2_penalty:
+        loss = loss + l2_penalty(spec, params, hyper, count)
     # The recorded training score compares with the clean targets.
     return loss, (new_bn, score_terms(spec, logits, yb, mask))
+
+
+def l2_penalty(spec, params, hyper, count):
+    """scikit-learn's MLP penalty, ``0.5 * alpha * sum(||W||^2) / n_rows``
+    over every kernel (not the biases), for a mini-batch of ``count`` rows.
+
+    scikit-learn adds it to a loss whose squared error is halved
+    (``squared_error / 2``); the regressor's loss here is Keras's mean
+    squared error, so its penalty is doubled too: the objective stays
+    scikit-learn's up to a factor, and an ``alpha`` keeps its meaning."""
+    total = None
+    for k in params["kernels"]:
+        sq = ops.sum(ops.square(k))
+        total = sq if total is None else total + sq
+    scale = 1.0 if spec.task == "regression" else 0.5
+    return scale * hyper["alpha"] * total / count
+
+
+def learning_rate(hyper, step):
+    """The learning rate of optimizer step ``step`` (counted from 1).
+
+    Without a schedule in ``hyper``, ``hyper["learning_rate"]``. With one
+    (``_plan.schedule_steps``), at ``t = step - 1`` (Keras's
+    ``optimizer.iterations``): a linear warm-up ``lr * t / warmup_steps``
+    while ``t < warmup_steps``, then ``lr`` until ``decay_start``, then
+    ``lr * 0.5 * (1 + cos(pi * (t - decay_start) / decay_steps))``, the
+    form and values of ``keras.optimizers.schedules.CosineDecay``.
+    """
+    lr = hyper["learning_rate"]
+    if "decay_start" not in hyper:
+        return lr
+    t = ops.cast(step, "float32") - 1.0
+    warmup = hyper["warmup_steps"]
+    # max(., 1) changes no value used: t < warmup < 1 only at t = 0, and a
+    # step t >= decay_start exists only when decay_steps >= 1.
+    warm = ops.where(t < warmup, t / ops.maximum(warmup, 1.0), 1.0)
+    done = ops.clip(
+        (t - hyper["decay_start"]) / ops.maximum(hyper["decay_steps"], 1.0), 0.0, 1.0
+    )
+    return lr * warm * (0.5 * (1.0 + ops.cos(np.float32(np.pi) * done)))
 
 
 def init_optimizer(name, params):
@@ -305,8 +351,18 @@ def _unflat(params, flat):
 
 
 def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
-    """One optimizer step with Keras's update rule; ``step`` counts from 1."""
-    lr = hyper["learning_rate"]
+    """One optimizer step with Keras's update rule; ``step`` counts from 1.
+
+    Weight decay and the learning-rate schedule act when ``hyper`` holds
+    their values: the loops pass only the values their program reads
+    (``engine._api.used_hyper``), so a spec without them runs the plain
+    update. Weight decay is Keras's (``W - W * weight_decay * lr`` before the
+    update, with the step's learning rate), on the kernels only.
+    """
+    lr = learning_rate(hyper, step)
+    if "weight_decay" in hyper:
+        wd = hyper["weight_decay"]
+        params = dict(params, kernels=[k - k * wd * lr for k in params["kernels"]])
     flat_p, flat_g = _flat(params), _flat(grads)
     new_p, new_state = [], {k: [] for k in opt_state}
     if name == "adam":
