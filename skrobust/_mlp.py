@@ -373,7 +373,8 @@ _ATTRIBUTES_DOC = """
     Attributes
     ----------
     model_ : keras.Model
-        The trained network (built on first access).
+        The trained network (built on first access); for an ensemble, the
+        members side by side with the average of their outputs.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -390,6 +391,15 @@ _ATTRIBUTES_DOC = """
         With early stopping, the (0-based) epoch whose weights were kept.
     best_loss_ : float
         With early stopping, the validation loss of that epoch.
+    members_history_ : list of dict
+        Ensembles only (``n_members > 1``): each member's ``history_``;
+        ``history_`` and ``loss_curve_`` are then the members' mean per
+        epoch and ``n_iter_`` the most epochs a member ran.
+    members_n_iter_ : list of int
+        Ensembles only: the epochs each member ran.
+    members_best_epoch_ : list of int
+        Ensembles with early stopping only: each member's kept epoch (the
+        ensemble has no ``best_epoch_``).
     n_outputs_ : int
         Units of the output layer (1 for binary problems).
     out_activation_ : str

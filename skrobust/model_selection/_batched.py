@@ -8,6 +8,10 @@ without a validation split are grouped by network structure and training
 configuration and trained together by ``skrobust.engine._jax_batched`` (JAX
 backend only); every other member is fitted the ordinary way (clone, set
 parameters, fit), so results are correct whatever the estimator.
+
+A member whose estimator is a seed ensemble (``n_members=k``) contributes
+its k networks to the run (each with the initial weights, seed and bootstrap
+weights of the plain fit's plan) and gets them back as one fitted ensemble.
 """
 
 from __future__ import annotations
