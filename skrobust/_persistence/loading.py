@@ -239,7 +239,14 @@ def _read_inner_weights(inner, spec, label, n_members=1):
         with zipfile.ZipFile(inner) as kz:
             config = json.loads(kz.read("config.json").decode("utf-8"))
         found = _layers(config["config"]["layers"])
-    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        TypeError,
+        ValueError,
+        EOFError,
+        RecursionError,  # networks nested beyond reason
+    ) as exc:
         raise ValueError(
             f"{label}: {MODEL} is not a readable Keras model file ({exc})."
         ) from None
