@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
 import skrobust
@@ -241,3 +242,13 @@ def test_batched_search_over_members_equals_plain_fits(circles):
         plain = clone(member).fit(X[train], y[train])
         assert_allclose(member.predict_members(X), plain.predict_members(X), atol=1e-5)
         assert member.members_n_iter_ == plain.members_n_iter_
+
+
+def test_diverging_members_warn_by_name_and_keep_finite_weights(circles):
+    X, _ = circles
+    est = NoisyMLPRegressor(n_members=2, **{**FAST, "learning_rate": 1e30})
+    with pytest.warns(ConvergenceWarning, match=r"ensemble members \[0, 1\]"):
+        est.fit(X, X[:, 0] * 100)
+    assert est.members_n_iter_ == [0, 0] and est.n_iter_ == 0
+    assert est.loss_curve_ == [] and est.members_history_[1]["loss"] == []
+    assert np.all(np.isfinite(est.predict_members(X)))
