@@ -11,7 +11,6 @@ import pandas as pd
 from scipy import stats
 from sklearn.model_selection import check_cv
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples
 
 
 def _split_scores(cv_results, metric):
@@ -120,7 +119,8 @@ def _test_train_ratio(test_train_ratio, cv, X, y, groups):
     if X is None:
         X = np.zeros((0, 1))
     else:
-        X = np.zeros((_num_samples(X), 1))
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        X = np.zeros((n_rows, 1))
     ratios = [
         len(test) / len(train)
         for train, test in splitter.split(X, y, groups)
