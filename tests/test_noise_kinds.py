@@ -1072,7 +1072,7 @@ def test_only_members_without_noise_layers_join_a_run_with_other_noise_sites():
     # with noise at the input only must not join a run that also has hidden
     # noise (it would train with noise it does not have); a member with no
     # noise layer at all may (its noise_std is 0).
-    from skrobust.model_selection._batched import _SWITCHES, _covers
+    from skrobust.model_selection._grouping import _SWITCHES, _covers
 
     off = (False,) * len(_SWITCHES)
     on = (True,) * len(_SWITCHES)

@@ -39,7 +39,7 @@ from skrobust._demo.variants import (
     param_conflicts,
 )
 from skrobust._preprocessing import dense_inputs
-from skrobust.model_selection._batched import take
+from skrobust.model_selection._fit_and_score import take
 
 
 def run_csv(

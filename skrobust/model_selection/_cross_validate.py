@@ -10,7 +10,7 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 
 from skrobust.model_selection._batched import evaluate
-from skrobust.model_selection._search import is_multimetric, metric_names, score_array
+from skrobust.model_selection._results import is_multimetric, metric_names, score_array
 
 
 def batched_cross_validate(
