@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GaussianNoise": "skrobust._layers",
     "InvalidParameterError": "skrobust._validation",
-    "NoisyMLPClassifier": "skrobust._mlp",
-    "NoisyMLPRegressor": "skrobust._mlp",
+    "NoisyMLPClassifier": "skrobust._classifier",
+    "NoisyMLPRegressor": "skrobust._regressor",
     "enable_compilation_cache": "skrobust._compilation_cache",
     "load": "skrobust._persistence",
     "make_tabular_preprocessor": "skrobust._preprocessing",
@@ -41,11 +41,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from skrobust._classifier import NoisyMLPClassifier
     from skrobust._compilation_cache import enable_compilation_cache
     from skrobust._layers import GaussianNoise
-    from skrobust._mlp import NoisyMLPClassifier, NoisyMLPRegressor
     from skrobust._persistence import load, save
     from skrobust._preprocessing import make_tabular_preprocessor
+    from skrobust._regressor import NoisyMLPRegressor
     from skrobust._validation import InvalidParameterError
 
 

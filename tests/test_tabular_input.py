@@ -23,7 +23,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-import skrobust._mlp
+import skrobust._inputs
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor, make_tabular_preprocessor
 from skrobust._cli import main
 from skrobust._cli.csv_input import _infer_task
@@ -110,12 +110,12 @@ def test_sparse_X_with_nan_is_refused_like_dense(sparse_data):
 def test_sparse_X_beyond_the_budget_is_a_clear_error(sparse_data, monkeypatch):
     X, y, _ = sparse_data
     need = X.shape[0] * X.shape[1] * 4
-    monkeypatch.setattr(skrobust._mlp, "SPARSE_DENSIFY_BUDGET", need - 1)
+    monkeypatch.setattr(skrobust._inputs, "SPARSE_DENSIFY_BUDGET", need - 1)
     with pytest.raises(ValueError, match=r"budget of .*GiB") as info:
         NoisyMLPClassifier(**FAST).fit(sp.csr_matrix(X), y)
     assert "(80, 6)" in str(info.value)
     # The same data within the budget fits.
-    monkeypatch.setattr(skrobust._mlp, "SPARSE_DENSIFY_BUDGET", need)
+    monkeypatch.setattr(skrobust._inputs, "SPARSE_DENSIFY_BUDGET", need)
     NoisyMLPClassifier(**FAST).fit(sp.csr_matrix(X), y)
 
 
@@ -124,7 +124,7 @@ def test_sparse_predict_works_in_blocks_beyond_the_budget(sparse_data, monkeypat
     model = NoisyMLPClassifier(**FAST).fit(X, y)
     expected = model.predict_proba(X)
     # Room for 7 rows at a time: prediction densifies 12 blocks.
-    monkeypatch.setattr(skrobust._mlp, "SPARSE_DENSIFY_BUDGET", 7 * X.shape[1] * 4)
+    monkeypatch.setattr(skrobust._inputs, "SPARSE_DENSIFY_BUDGET", 7 * X.shape[1] * 4)
     assert_allclose(model.predict_proba(sp.csr_matrix(X)), expected, rtol=1e-6)
 
 

@@ -34,6 +34,7 @@ ARRAY_KINDS = "biufU"
 
 
 def estimator_classes() -> dict:
-    from skrobust._mlp import NoisyMLPClassifier, NoisyMLPRegressor
+    from skrobust._classifier import NoisyMLPClassifier
+    from skrobust._regressor import NoisyMLPRegressor
 
     return {cls.__name__: cls for cls in (NoisyMLPClassifier, NoisyMLPRegressor)}
