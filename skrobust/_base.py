@@ -4,7 +4,7 @@ the fit, the fitted ``model_``, pickling, the forward pass, tags) and the
 
 Each estimator adds its signature, target encoding and outputs in
 ``_classifier.py`` or ``_regressor.py``. The parameters' constraints and docs
-are declared in ``_knobs.py``, the checks of ``X`` and ``sample_weight`` in
+are declared in ``_knobs/``, the checks of ``X`` and ``sample_weight`` in
 ``_inputs.py``, what a fit computes and keeps in ``_plan.py``, the network
 structure in ``_network.py`` and training in ``skrobust.engine``.
 """

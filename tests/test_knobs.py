@@ -1,4 +1,4 @@
-"""The table of training knobs (skrobust/_knobs.py) agrees with everything it
+"""The table of training knobs (skrobust/_knobs/) agrees with everything it
 describes: the signatures, the network spec, the engine's inputs and old
 files."""
 
