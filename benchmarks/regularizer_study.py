@@ -22,7 +22,7 @@ Tables (rows capped at ``--max-rows``, a stratified or plain random sample):
   capital, firm and year; regression, mixed types).
 
 A table whose package is not installed is skipped with a note
-(``pip install statsmodels palmerpenguins``).
+(``pip install -e ".[study]"``: statsmodels and palmerpenguins).
 
 Every model is ``Pipeline(make_tabular_preprocessor(X), model)`` (median
 imputation and scaling of numbers, one-hot categories). Regression targets
