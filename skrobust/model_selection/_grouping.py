@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from skrobust._knobs import TRAINING_SWITCHES
-from skrobust._mlp import BaseNoisyMLP
+from skrobust._base import BaseNoisyMLP
 from skrobust._network import inference_spec
 from skrobust._plan import FitPlan, plan_fit
 from skrobust._validation import validate_params
