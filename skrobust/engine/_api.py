@@ -4,59 +4,31 @@ The estimator calls :func:`train` and :func:`predict`; they pick the module of
 the active Keras backend (``_jax.py`` or ``_tf.py``), reuse a compiled program
 for every fit with the same :class:`~skrobust._network.NetworkSpec` and
 :class:`TrainConfig` (``GridSearchCV`` clones the estimator for every fit, so
-recompiling per estimator would cost more than training), and run epochs in
-compiled chunks so that history, early stopping and progress reporting cost
-one host round trip per chunk, not per epoch.
-"""
+recompiling per estimator would cost more than training) from the engine's
+one cache, and run epochs in compiled chunks (``_loop.run_chunks``) so that
+history, early stopping and progress reporting cost one host round trip per
+chunk, not per epoch. :func:`prepare_data` lays out a fit's arrays, padded to
+whole mini-batches and to sizes that nearby data sets share."""
 
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
 from skrobust._knobs import ENGINE_VALUES, read_by
 from skrobust._network import inference_spec
-from skrobust.engine import _core
+from skrobust.engine import _core, _loop
+from skrobust.engine._loop import TrainConfig, TrainResult
 
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
 # enough that early stopping wastes no work (the loop exits on its own) and a
 # progress bar moves.
 MAX_CHUNK = 512
-_CACHE_SIZE = 64
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything about a fit that is fixed at compile time."""
-
-    optimizer: str
-    batch_size: int
-    n_batches: int
-    shuffle: bool
-    has_val: bool
-    early_stopping: bool
-    patience: int
-    chunk: int
-    # Mini-batch steps of the whole fit, rounded up to a power of two (so
-    # that nearby epoch counts share a program). A backend may pick its
-    # compilation strategy from it; it never depends on ``verbose``, so a
-    # fit trains identically with and without a progress bar.
-    fit_steps: int = 0
-    history_keys: tuple[str, ...] = field(default=("loss", "score"))
-
-
-@dataclass
-class TrainResult:
-    weights: dict
-    history: dict
-    n_iter: int
-    diverged: bool
-    best_epoch: int | None
+_CACHE_SIZE = 128
 
 
 def backend_module():
@@ -100,14 +72,15 @@ class _CompiledCache:
             self._items.clear()
 
 
-_LOOPS = _CompiledCache(_CACHE_SIZE)
-_PREDICTS = _CompiledCache(_CACHE_SIZE)
+# The engine's one cache: training chunks ("loop"), batched training runs
+# ("batched") and predict functions ("predict").
+_PROGRAMS = _CompiledCache(_CACHE_SIZE)
 
 
 def compiled_program(key, make):
-    """The compiled program for ``key`` from the engine's one cache (made by
-    ``make`` on a miss); ``clear_cache`` empties it."""
-    return _LOOPS.get((keras.backend.backend(), *key), make)
+    """The compiled program for ``key`` (its kind first) from the engine's
+    one cache, made by ``make`` on a miss; ``clear_cache`` empties it."""
+    return _PROGRAMS.get((keras.backend.backend(), *key), make)
 
 
 def chunk_size(epochs: int, verbose: int = 0) -> int:
@@ -164,20 +137,11 @@ def prepare_data(X, y, w, X_val=None, y_val=None, batch_size=None):
     y_ss = np.float32(_sum_squares(y))
     w = np.asarray(w, dtype=np.float32)
     mask = np.ones(n, dtype=np.float32)
+    data = {"X": X, "y": y, "w": w, "mask": mask}
     if batch_size:
-        pad = -n % batch_size
-        if pad:
-            X = np.concatenate([X, np.zeros((pad, X.shape[1]), X.dtype)])
-            y = np.concatenate([y, np.zeros((pad, *y.shape[1:]), y.dtype)])
-            w = np.concatenate([w, np.zeros(pad, w.dtype)])
-            mask = np.concatenate([mask, np.zeros(pad, mask.dtype)])
-    data = {
-        "X": np.ascontiguousarray(X),
-        "y": y,
-        "w": w,
-        "mask": mask,
-        "y_ss": y_ss,
-    }
+        data = _padded(data, -(-n // batch_size) * batch_size, axis=0)
+    data["X"] = np.ascontiguousarray(data["X"])
+    data["y_ss"] = y_ss
     if X_val is not None:
         y_val = np.asarray(y_val)
         data["y_val_ss"] = np.float32(_sum_squares(y_val))
@@ -193,6 +157,32 @@ def prepare_data(X, y, w, X_val=None, y_val=None, batch_size=None):
         )
         data["val_mask"] = np.concatenate([np.ones(nv, "f4"), np.zeros(pad, "f4")])
     return data
+
+
+_ROW_ARRAYS = ("X", "y", "w", "mask")
+
+
+def _padded(data, rows, axis):
+    """``data`` with its training arrays padded by zero rows along ``axis``
+    to ``rows`` rows (mask 0: the loop gives them no weight)."""
+    pad = rows - data["X"].shape[axis]
+    if pad <= 0:
+        return data
+    out = dict(data)
+    for k in _ROW_ARRAYS:
+        a = np.asarray(data[k])
+        widths = [(0, 0)] * a.ndim
+        widths[axis] = (0, pad)
+        out[k] = np.pad(a, widths)
+    return out
+
+
+def pad_rows(data, cfg, axis=0):
+    """``data`` padded with masked rows to whole mini-batches (``n_batches *
+    batch_size`` rows along ``axis``), the one way the loop meets a ragged
+    last batch. Data from ``prepare_data`` with the fit's batch size is
+    already whole."""
+    return _padded(data, cfg.n_batches * cfg.batch_size, axis)
 
 
 def shared_rows(n: int) -> int:
@@ -248,45 +238,13 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
     mod = backend_module()
     loop = compiled_program(("loop", spec, cfg), lambda: mod.compile_loop(spec, cfg))
     state = _core.init_state(spec, cfg, weights, mod.to_device)
-    data = mod.to_device(data)
+    data = mod.to_device(pad_rows(data, cfg))
     hyper = mod.to_device(used_hyper(spec, cfg, hyper))
     key = mod.make_key(seed)
-    history = {k: [] for k in cfg.history_keys}
-    done = 0
-    while done < epochs:
-        n = min(cfg.chunk, epochs - done)
-        state, hist, ran = loop(state, data, hyper, key, np.int32(done), np.int32(n))
-        hist = mod.to_numpy(hist)
-        stopped = bool(mod.to_numpy(state["stopped"]))
-        ran = int(mod.to_numpy(ran))
-        for k in history:
-            history[k].extend(float(v) for v in hist[k][:ran])
-        done += ran
-        if progress is not None:
-            progress(ran)
-        if stopped or ran == 0:
-            break
-    out = mod.to_numpy(state)
-    diverged = bool(out["diverged"])
-    if diverged:
-        # The epoch that produced non-finite values is not part of the result.
-        for k in history:
-            del history[k][int(out["n_iter"]) :]
-    best_epoch = None
-    # After a divergence the history ends before an epoch that may have been
-    # the best so far; only a best epoch that is still part of it counts.
-    if cfg.early_stopping and 0 <= int(out["best_epoch"]) < int(out["n_iter"]):
-        best_epoch = int(out["best_epoch"])
-        weights = {"params": out["best_params"], "bn_state": out["best_bn"]}
-    else:
-        weights = {"params": out["params"], "bn_state": out["bn"]}
-    return TrainResult(
-        weights=weights,
-        history=history,
-        n_iter=int(out["n_iter"]),
-        diverged=diverged,
-        best_epoch=best_epoch,
+    out, rows = _loop.run_chunks(
+        loop, state, data, hyper, key, epochs, cfg, mod.to_numpy, progress
     )
+    return _loop.to_result(cfg, out, rows)
 
 
 # Rows per compiled predict call: bounds memory on large inputs while one
@@ -300,9 +258,7 @@ def predict(spec, weights, X) -> np.ndarray:
     # Noise, dropout and the other training-only parts change nothing at
     # inference: the fits of a search over them share one predict program.
     spec = inference_spec(spec)
-    fn = _PREDICTS.get(
-        (keras.backend.backend(), spec), lambda: mod.compile_predict(spec)
-    )
+    fn = compiled_program(("predict", spec), lambda: mod.compile_predict(spec))
     params = mod.to_device(weights["params"])
     bn = mod.to_device(weights["bn_state"])
     X = np.asarray(X, dtype=np.float32)
@@ -323,5 +279,4 @@ def predict(spec, weights, X) -> np.ndarray:
 
 def clear_cache():
     """Forget every compiled program (frees their memory)."""
-    _LOOPS.clear()
-    _PREDICTS.clear()
+    _PROGRAMS.clear()

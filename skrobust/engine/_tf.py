@@ -1,5 +1,8 @@
-"""TensorFlow realization of the training loop: every epoch of a chunk and
-every mini-batch of an epoch inside one ``tf.function`` with ``tf.while_loop``.
+"""The TensorFlow engine: what the shared training loop (``_loop.py``) needs
+from TensorFlow, and how its programs are compiled. Every epoch of a chunk
+and every mini-batch of an epoch run inside one ``tf.function`` with
+``tf.while_loop``; :class:`Backend` supplies that control flow,
+``tf.GradientTape`` gradients and the random streams.
 
 Random draws use TensorFlow's counter-based stateless generators, keyed by
 (seed, epoch, batch, site), so no generator state is touched and equal seeds
@@ -41,7 +44,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from skrobust.engine import _core
+from skrobust.engine import _core, _loop
 
 # Seeds are (key, counter * _SITES + site): every site number _core uses is
 # below _SITES, and counters (epochs times batches) stay far below 2**43.
@@ -103,155 +106,93 @@ def _where(cond, new, old):
     return tf.nest.map_structure(lambda a, b: tf.where(cond, a, b), new, old)
 
 
-def make_loop(spec, cfg, xla=None):
-    bs, nb, chunk = cfg.batch_size, cfg.n_batches, cfg.chunk
-    xla = use_xla(spec, cfg) if xla is None else xla
-    alg = "threefry" if xla else "philox"
+class Backend:
+    """What the TensorFlow engine supplies to the shared loop of ``_loop.py``:
+    ``tf.while_loop`` control flow, ``tf.GradientTape`` gradients and
+    counter-based random streams. An epoch's stream is ``(key, e)``; the
+    mini-batch ``b`` of epoch ``e`` draws with counter ``e * (nb + 1) + b +
+    1``, the epoch's shuffle with counter ``e * (nb + 1)``."""
 
-    def run(state, data, hyper, key, start_epoch, n_epochs):
-        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
-        n = X.shape[0]
-        pad = nb * bs - n
-        n_active = tf.maximum(tf.reduce_sum(mask), 1.0)
-        valid = tf.concat([tf.ones(n), tf.zeros(pad)], 0) if pad > 0 else None
-        start_epoch = tf.cast(start_epoch, tf.int64)
-        # A row's shuffle key depends only on its rank among the rows its
-        # member trains on (as in the JAX engine), so masked padding rows
-        # never change which rows share a batch.
-        rank = tf.cast(tf.cumsum(mask) - 1.0, tf.int32)
-        rank = tf.maximum(rank, 0)
+    where = staticmethod(_where)
 
-        def epoch(i, st, hist):
-            e = start_epoch + tf.cast(i, tf.int64)
-            if cfg.shuffle:
-                u = tf.gather(
-                    tf.random.stateless_uniform(
-                        (n,), tf.stack([key, e * (nb + 1) * _SITES]), alg=alg
-                    ),
-                    rank,
-                )
-            else:
-                u = tf.cast(rank, tf.float32) / n
-            order = tf.argsort(u + (1.0 - mask) * 2.0, stable=True)
-            if pad > 0:
-                order = tf.concat([order, tf.zeros(pad, order.dtype)], 0)
+    def __init__(self, cfg, xla):
+        self.stride = cfg.n_batches + 1
+        self.xla = xla
+        self.alg = "threefry" if xla else "philox"
+        self.shuffle = cfg.shuffle
 
-            def batch(b, params, opt, bn, step, loss_sum, score_sum):
-                # A slice of static size: ``order[b * bs:(b + 1) * bs]`` has
-                # a run-time end, so XLA would only know that the batch holds
-                # at most N rows, and every step would run forward and
-                # backward over all N rows with all but ``bs`` masked out.
-                idx = tf.slice(order, [b * bs], [bs])
-                bm = tf.gather(mask, idx)
-                if valid is not None:
-                    bm = bm * tf.slice(valid, [b * bs], [bs])
-                rng = _Rng(key, e * (nb + 1) + tf.cast(b, tf.int64) + 1, xla)
-                with tf.GradientTape() as tape:
-                    tape.watch(params)
-                    loss, (new_bn, score) = _core.batch_loss(
-                        spec,
-                        params,
-                        bn,
-                        tf.gather(X, idx),
-                        tf.gather(y, idx),
-                        tf.gather(w, idx),
-                        bm,
-                        hyper,
-                        rng,
-                    )
-                grads = tape.gradient(loss, params)
-                if spec.gradient_noise:
-                    grads = _core.gradient_noise(spec, grads, step, hyper, rng)
-                count = tf.reduce_sum(bm)
-                new_params, new_opt = _core.apply_updates(
-                    cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
-                )
-                has_rows = count > 0
-                params, opt, bn = _where(
-                    has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
-                )
-                step = step + tf.cast(has_rows, step.dtype)
-                return (
-                    b + 1,
-                    params,
-                    opt,
-                    bn,
-                    step,
-                    loss_sum + loss * count,
-                    score_sum + score,
-                )
-
-            _, params, opt, bn, step, loss_sum, score_sum = tf.while_loop(
-                lambda b, *_: b < nb,
-                batch,
-                (
-                    tf.constant(0),
-                    st["params"],
-                    st["opt"],
-                    st["bn"],
-                    st["step"],
-                    tf.constant(0.0),
-                    tf.constant(0.0),
-                ),
-            )
-            ep_loss = loss_sum / n_active
-            record = {
-                "loss": ep_loss,
-                "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
-            }
-            monitor = ep_loss
-            if cfg.has_val:
-                val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
-                record["val_loss"] = val_loss
-                record["val_score"] = _core.train_score(
-                    spec, vscore, nv, data["y_val_ss"]
-                )
-                monitor = val_loss
-            finite = tf.logical_and(
-                _core.all_finite(params), tf.math.is_finite(ep_loss)
-            )
-            this_start = (st["params"], st["opt"], st["bn"], st["step"])
-            # Divergence: the weights this epoch started from may be what made
-            # its losses non-finite, so go back to where the previous epoch
-            # started (weights known to give finite losses) and stop.
-            params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
-            new = dict(st, params=params, opt=opt, bn=bn, step=step)
-            new["prev"] = _where(finite, this_start, st["prev"])
-            new["diverged"] = tf.logical_not(finite)
-            new["n_iter"] = tf.where(
-                finite, st["n_iter"] + 1, tf.maximum(st["n_iter"] - 1, 0)
-            )
-            stopped = tf.logical_not(finite)
-            if cfg.early_stopping:
-                improved = tf.logical_and(finite, monitor < st["best_loss"])
-                new["best_loss"] = tf.where(improved, monitor, st["best_loss"])
-                new["best_params"], new["best_bn"] = _where(
-                    improved, (params, bn), (st["best_params"], st["best_bn"])
-                )
-                new["best_epoch"] = tf.where(
-                    improved, tf.cast(e, tf.int32), st["best_epoch"]
-                )
-                new["wait"] = tf.where(improved, 0, st["wait"] + 1)
-                stopped = tf.logical_or(stopped, new["wait"] >= cfg.patience)
-            new["stopped"] = stopped
-            hist = {
-                k: tf.tensor_scatter_nd_update(hist[k], [[i]], [record[k]])
-                for k in hist
-            }
-            return i + 1, new, hist
-
-        hist = {k: tf.fill([chunk], np.float32(np.nan)) for k in cfg.history_keys}
-        state = dict(state, stopped=tf.constant(False))
-        ran, state, hist = tf.while_loop(
-            lambda i, st, _: tf.logical_and(
-                i < n_epochs, tf.logical_not(st["stopped"])
-            ),
-            epoch,
-            (tf.constant(0), state, hist),
+    @staticmethod
+    def fori_loop(n, body, init):
+        out = tf.while_loop(
+            lambda b, *_: b < n,
+            lambda b, *c: (b + 1, *body(b, c)),
+            (tf.constant(0), *init),
         )
-        return state, hist, ran
+        return out[1:]
 
-    return run
+    @staticmethod
+    def while_loop(cond, body, init):
+        return tf.while_loop(lambda *c: cond(c), lambda *c: body(c), init)
+
+    @staticmethod
+    def value_and_grad(fn):
+        def loss_and_grads(params, *args):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss, aux = fn(params, *args)
+            return (loss, aux), tape.gradient(loss, params)
+
+        return loss_and_grads
+
+    @staticmethod
+    def argsort(u):
+        return tf.argsort(u, stable=True)
+
+    @staticmethod
+    def dynamic_slice(a, start, size):
+        # A slice of static size: ``order[b * bs:(b + 1) * bs]`` has a
+        # run-time end, so XLA would only know that the batch holds at most
+        # N rows, and every step would run forward and backward over all N
+        # rows with all but ``bs`` masked out.
+        return tf.slice(a, [start], [size])
+
+    take = staticmethod(tf.gather)
+
+    @staticmethod
+    def nan_buffer(shape):
+        return tf.fill(shape, np.float32(np.nan))
+
+    @staticmethod
+    def set_row(buf, i, value):
+        return tf.tensor_scatter_nd_update(buf, [[i]], [value])
+
+    @staticmethod
+    def row_rank(mask):
+        # A row's shuffle key depends only on its rank among the rows its
+        # member trains on (as in the JAX engine).
+        return tf.maximum(tf.cast(tf.cumsum(mask) - 1.0, tf.int32), 0)
+
+    def epoch_key(self, key, e):
+        return key, tf.cast(e, tf.int64) * self.stride
+
+    def shuffle_keys(self, ekey, rank, n):
+        if not self.shuffle:
+            return tf.cast(rank, tf.float32) / n
+        key, base = ekey
+        u = tf.random.stateless_uniform(
+            (n,), tf.stack([key, base * _SITES]), alg=self.alg
+        )
+        return tf.gather(u, rank)
+
+    def batch_rng(self, ekey, b):
+        key, base = ekey
+        return _Rng(key, base + tf.cast(b, tf.int64) + 1, self.xla)
+
+
+def make_loop(spec, cfg, xla=None):
+    """The (uncompiled) chunk function of ``_loop.make_run`` on TensorFlow."""
+    xla = use_xla(spec, cfg) if xla is None else xla
+    return _loop.make_run(spec, cfg, Backend(cfg, xla))
 
 
 class _Program:

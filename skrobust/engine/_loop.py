@@ -1,0 +1,298 @@
+"""The training loop, written once for both backends.
+
+A fit is a compiled chunk program (:func:`make_run`): a loop over epochs
+whose body (:func:`make_epoch`) runs every mini-batch of the epoch, records
+its loss and score (and the validation metrics), rolls back a diverged epoch
+and updates early stopping. :func:`make_batched_run` trains many members of
+one structure together with the same epoch body under ``jax.vmap``.
+:func:`run_chunks` drives either program chunk by chunk from the host, and
+:func:`to_result` turns the final state into a :class:`TrainResult`.
+
+What differs between backends is supplied by a *backend* object
+(``_tf.Backend``, ``_jax.Backend``): the loop and branch constructs
+(``fori_loop``, ``while_loop``, ``where``), gradients (``value_and_grad``),
+gathers and slices, history buffers, and the random streams (``epoch_key``,
+``shuffle_keys``, ``batch_rng``), which keep each backend's keying: the
+TensorFlow engine's counter-based seeds and the JAX engine's ``fold_in`` keys.
+Arithmetic is written with ``keras.ops``.
+
+Every epoch sees whole mini-batches: the training rows are padded with
+masked rows to ``n_batches * batch_size`` before the loop (``_api.pad_rows``),
+and the mask keeps them out of every reduction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from keras import ops
+
+from skrobust.engine import _core
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about a fit that is fixed at compile time."""
+
+    optimizer: str
+    batch_size: int
+    n_batches: int
+    shuffle: bool
+    has_val: bool
+    early_stopping: bool
+    patience: int
+    chunk: int
+    # Mini-batch steps of the whole fit, rounded up to a power of two (so
+    # that nearby epoch counts share a program). A backend may pick its
+    # compilation strategy from it; it never depends on ``verbose``, so a
+    # fit trains identically with and without a progress bar.
+    fit_steps: int = 0
+    history_keys: tuple[str, ...] = field(default=("loss", "score"))
+
+
+@dataclass
+class TrainResult:
+    weights: dict
+    history: dict
+    n_iter: int
+    diverged: bool
+    best_epoch: int | None
+
+
+def make_epoch(spec, cfg, B):
+    """One member's training epoch.
+
+    ``epoch(st, data, hyper, ekey, u, e) -> (new_state, record)`` runs every
+    mini-batch of epoch ``e`` in the row order given by the sort keys ``u``
+    with the random stream ``ekey``, rolls back to the previous epoch's start
+    on divergence and, with ``cfg.early_stopping``, keeps the best weights.
+    """
+    bs, nb = cfg.batch_size, cfg.n_batches
+    loss_and_grads = B.value_and_grad(
+        lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
+            spec, p, bn, xb, yb, wb, m, hyper, rng
+        )
+    )
+
+    def epoch(st, data, hyper, ekey, u, e):
+        X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
+        n_active = ops.maximum(ops.sum(mask), 1.0)
+        # Masked rows (padding, or rows a batched member does not train on)
+        # sort last, after the member's own rows.
+        order = B.argsort(u + (1.0 - mask) * 2.0)
+
+        def batch(b, carry):
+            params, opt, bn, step, loss_sum, score_sum = carry
+            idx = B.dynamic_slice(order, b * bs, bs)
+            bm = B.take(mask, idx)
+            rng = B.batch_rng(ekey, b)
+            (loss, (new_bn, score)), grads = loss_and_grads(
+                params,
+                bn,
+                B.take(X, idx),
+                B.take(y, idx),
+                B.take(w, idx),
+                bm,
+                hyper,
+                rng,
+            )
+            if spec.gradient_noise:
+                grads = _core.gradient_noise(spec, grads, step, hyper, rng)
+            count = ops.sum(bm)
+            new_params, new_opt = _core.apply_updates(
+                cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+            )
+            # An empty batch (a member with fewer rows than the widest
+            # member of a batched run) must not move its weights.
+            has_rows = count > 0
+            params, opt, bn = B.where(
+                has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
+            )
+            step = step + ops.cast(has_rows, step.dtype)
+            return params, opt, bn, step, loss_sum + loss * count, score_sum + score
+
+        start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
+        params, opt, bn, step, loss_sum, score_sum = B.fori_loop(nb, batch, start)
+        ep_loss = loss_sum / n_active
+        record = {
+            "loss": ep_loss,
+            "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
+        }
+        finite = ops.logical_and(_core.all_finite(params), ops.isfinite(ep_loss))
+        this_start = (st["params"], st["opt"], st["bn"], st["step"])
+        # Divergence: the weights this epoch started from may be what made
+        # its losses non-finite, so go back to where the previous epoch
+        # started (weights known to give finite losses) and stop.
+        params, opt, bn, step = B.where(finite, (params, opt, bn, step), st["prev"])
+        new = dict(st, params=params, opt=opt, bn=bn, step=step)
+        new["prev"] = B.where(finite, this_start, st["prev"])
+        new["diverged"] = ops.logical_not(finite)
+        new["n_iter"] = B.where(
+            finite, st["n_iter"] + 1, ops.maximum(st["n_iter"] - 1, 0)
+        )
+        stopped = ops.logical_not(finite)
+        monitor = ep_loss
+        if cfg.has_val:
+            val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
+            record["val_loss"] = val_loss
+            record["val_score"] = _core.train_score(spec, vscore, nv, data["y_val_ss"])
+            monitor = val_loss
+        if cfg.early_stopping:
+            improved = ops.logical_and(finite, monitor < st["best_loss"])
+            new["best_loss"] = B.where(improved, monitor, st["best_loss"])
+            new["best_params"], new["best_bn"] = B.where(
+                improved, (params, bn), (st["best_params"], st["best_bn"])
+            )
+            new["best_epoch"] = B.where(improved, e, st["best_epoch"])
+            new["wait"] = B.where(improved, 0, st["wait"] + 1)
+            stopped = ops.logical_or(stopped, new["wait"] >= cfg.patience)
+        new["stopped"] = stopped
+        return new, record
+
+    return epoch
+
+
+def _chunk(cfg, B, epoch_fn, members=False):
+    """``run(state, data, hyper, key, start_epoch, n_epochs) -> (state, hist,
+    ran)``: up to ``n_epochs`` epochs of ``epoch_fn(data, hyper, key)``, a
+    function ``(st, e) -> (new_state, record)``, stopping early once (every
+    member's) ``state["stopped"]`` is set. ``hist`` holds one row per epoch
+    of the chunk (``ran`` of them are filled)."""
+
+    def run(state, data, hyper, key, start_epoch, n_epochs):
+        step = epoch_fn(data, hyper, key)
+
+        def body(carry):
+            i, st, hist = carry
+            new, record = step(st, start_epoch + i)
+            return i + 1, new, {k: B.set_row(hist[k], i, record[k]) for k in hist}
+
+        def cond(carry):
+            i, st, _ = carry
+            stopped = ops.all(st["stopped"]) if members else st["stopped"]
+            return ops.logical_and(i < n_epochs, ops.logical_not(stopped))
+
+        lead = tuple(state["stopped"].shape)
+        if not members:
+            # A fit that stopped ends here (``run_chunks``): a chunk starts
+            # with the constant False, which the compiler folds into the loop.
+            state = dict(state, stopped=ops.zeros((), "bool"))
+        hist = {k: B.nan_buffer((cfg.chunk, *lead)) for k in cfg.history_keys}
+        ran, state, hist = B.while_loop(cond, body, (0, state, hist))
+        return state, hist, ran
+
+    return run
+
+
+def make_run(spec, cfg, B):
+    """The (uncompiled) chunk program of one fit."""
+    epoch = make_epoch(spec, cfg, B)
+
+    def epoch_fn(data, hyper, key):
+        rank = B.row_rank(data["mask"])
+        n = data["mask"].shape[0]
+
+        def step(st, e):
+            ekey = B.epoch_key(key, e)
+            return epoch(st, data, hyper, ekey, B.shuffle_keys(ekey, rank, n), e)
+
+        return step
+
+    return _chunk(cfg, B, epoch_fn)
+
+
+def make_batched_run(spec, cfg, B, shared_key: bool):
+    """The (uncompiled) chunk program of stacked members (JAX only): the
+    epoch body under ``jax.vmap``, the epoch loop outside it.
+
+    ``jax.vmap(make_run(...))`` is correct but slow: the loop's stop flag
+    depends on each member's weights, so vmap batches the whole loop carry,
+    the epoch counter included, and every random draw derived from it is
+    then drawn per member. Here the counter stays unbatched, members that
+    stop (diverge) are frozen by ``where``, and draws from an unbatched key
+    (members that share a seed) are made once for all members.
+    """
+    import jax
+
+    epoch = make_epoch(spec, cfg, B)
+
+    def member_epoch(st, data, hyper, ekey, u, e):
+        new, record = epoch(st, data, hyper, ekey, u, e)
+        # A member that stopped earlier keeps its state, as a single fit
+        # would have ended there.
+        return B.where(st["stopped"], st, new), record
+
+    key_axis = None if shared_key else 0
+    data_axes = {"X": 0, "y": 0, "w": 0, "mask": 0, "y_ss": 0}
+    epoch_v = jax.vmap(
+        member_epoch, in_axes=(0, data_axes, 0, key_axis, key_axis, None)
+    )
+
+    def epoch_fn(data, hyper, key):
+        n = data["X"].shape[1]
+        # Each member's own rows come first, so a row's index is its rank
+        # among the member's rows.
+        rank = B.row_index(n)
+
+        def draws(k, e):
+            ekey = B.epoch_key(k, e)
+            return ekey, B.shuffle_keys(ekey, rank, n)
+
+        def step(st, e):
+            if shared_key:
+                ekey, u = draws(key, e)
+            else:
+                ekey, u = jax.vmap(draws, in_axes=(0, None))(key, e)
+            new, record = epoch_v(st, data, hyper, ekey, u, e)
+            return new, record
+
+        return step
+
+    return _chunk(cfg, B, epoch_fn, members=True)
+
+
+def run_chunks(program, state, data, hyper, key, epochs, cfg, to_numpy, progress=None):
+    """Run ``program`` chunk by chunk (one host round trip per chunk) for up
+    to ``epochs`` epochs; return the final state and the history rows, as
+    NumPy arrays."""
+    rows = {k: [] for k in cfg.history_keys}
+    done = 0
+    while done < epochs:
+        n = min(cfg.chunk, epochs - done)
+        state, hist, ran = program(state, data, hyper, key, np.int32(done), np.int32(n))
+        hist = to_numpy(hist)
+        stopped = to_numpy(state["stopped"])
+        ran = int(to_numpy(ran))
+        for k in rows:
+            rows[k].append(hist[k][:ran])
+        done += ran
+        if progress is not None:
+            progress(ran)
+        if np.all(stopped) or ran == 0:
+            break
+    return to_numpy(state), {k: np.concatenate(v) for k, v in rows.items()}
+
+
+def to_result(cfg, out, rows) -> TrainResult:
+    """One member's :class:`TrainResult` from its final NumPy state and its
+    history rows."""
+    n_iter = int(out["n_iter"])
+    # Every epoch counted in ``n_iter`` is in the history; a diverged epoch
+    # and (in a batched run) the epochs after a member stopped are not.
+    history = {k: [float(v) for v in rows[k][:n_iter]] for k in cfg.history_keys}
+    best_epoch = None
+    # After a divergence the history ends before an epoch that may have been
+    # the best so far; only a best epoch that is still part of it counts.
+    if cfg.early_stopping and 0 <= int(out["best_epoch"]) < n_iter:
+        best_epoch = int(out["best_epoch"])
+        weights = {"params": out["best_params"], "bn_state": out["best_bn"]}
+    else:
+        weights = {"params": out["params"], "bn_state": out["bn"]}
+    return TrainResult(
+        weights=weights,
+        history=history,
+        n_iter=n_iter,
+        diverged=bool(out["diverged"]),
+        best_epoch=best_epoch,
+    )
