@@ -25,6 +25,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from skrobust.engine import _api, _core, _jax, _loop
 from skrobust.engine._api import used_hyper
@@ -132,8 +133,17 @@ def train_members(
     return results
 
 
-def _stack(trees):
-    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
+def _stacked_state(spec, cfg, weights):
+    """``init_state`` of every member, stacked: built once from the members'
+    stacked weights, so its cost does not grow with the members (one eager
+    operation per array, not one per array and member). Every scalar of a
+    state is a counter, which each member keeps for itself."""
+    stacked = jax.tree_util.tree_map(lambda *a: np.stack(a), *weights)
+    state = _core.init_state(spec, cfg, stacked, _jax.to_device)
+    n = len(weights)
+    return jax.tree_util.tree_map(
+        lambda a: jnp.broadcast_to(a, (n,)) if jnp.ndim(a) == 0 else a, state
+    )
 
 
 def _member(tree, m):
@@ -142,7 +152,7 @@ def _member(tree, m):
 
 def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
     run = _compiled(spec, cfg, shared)
-    state = _stack([_core.init_state(spec, cfg, w, _jax.to_device) for w in weights])
+    state = _stacked_state(spec, cfg, weights)
     data = _jax.to_device(_api.pad_rows(data, cfg, axis=1))
     hyper = _jax.to_device(used_hyper(spec, cfg, hyper))
     if shared:
