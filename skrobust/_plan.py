@@ -222,7 +222,7 @@ def engine_hyper(params: dict, X, y_enc) -> dict:
 
 def schedule_steps(params: dict, n_train: int) -> dict:
     """The learning-rate schedule of ``params`` in optimizer steps of a fit
-    on ``n_train`` rows (``engine._core.learning_rate`` reads them):
+    on ``n_train`` rows (``engine._optim.learning_rate`` reads them):
 
     * ``warmup_steps``: ``warmup_fraction * T``, where ``T`` is the fit's
       ``epochs * ceil(n_train / batch_size)`` steps;

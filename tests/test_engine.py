@@ -10,7 +10,7 @@ import pytest
 
 from skrobust import engine
 from skrobust._network import NetworkSpec, build_keras_model, init_weights, set_weights
-from skrobust.engine import _core
+from skrobust.engine import _core, _optim
 from skrobust.engine._api import backend_module
 
 
@@ -46,14 +46,14 @@ def test_optimizer_steps_match_keras(name, keras_optimizer, hyper):
         keras.Variable(params["biases"][0]),
     ]
     hyper = {"momentum": 0.0, **hyper}
-    state = _core.init_optimizer(name, params)
+    state = _optim.init_optimizer(name, params)
     ours = params
     for step in range(1, 4):
         grads = {
             "kernels": [rng.normal(size=(3, 4)).astype("float32")],
             "biases": [rng.normal(size=4).astype("float32")],
         }
-        ours, state = _core.apply_updates(name, ours, grads, state, step, hyper)
+        ours, state = _optim.apply_updates(name, ours, grads, state, step, hyper)
         keras_optimizer.apply([grads["kernels"][0], grads["biases"][0]], variables)
         np.testing.assert_allclose(
             _np(ours["kernels"][0]), _np(variables[0]), rtol=1e-5, atol=1e-6
@@ -65,7 +65,7 @@ def test_optimizer_steps_match_keras(name, keras_optimizer, hyper):
 
 def test_max_norm_matches_keras_constraint():
     w = np.random.default_rng(1).normal(size=(5, 3)).astype("float32") * 4
-    ours = _np(_core._max_norm(w, 2.0))
+    ours = _np(_optim._max_norm(w, 2.0))
     theirs = _np(keras.constraints.MaxNorm(2.0)(w))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
 

@@ -28,7 +28,7 @@ from skrobust import NoisyMLPRegressor as Reg
 from skrobust._knobs import read_by
 from skrobust._network import NetworkSpec, init_weights
 from skrobust._plan import schedule_steps
-from skrobust.engine import _core
+from skrobust.engine import _core, _optim
 
 JAX = keras.backend.backend() == "jax"
 NEW = ("alpha", "weight_decay", "warmup_steps", "decay_start", "decay_steps")
@@ -178,14 +178,14 @@ def test_weight_decay_with_a_warm_cosine_schedule_steps_as_keras(
     )
     # Only kernels are decayed (skrobust's choice; Keras would decay all).
     opt.exclude_from_weight_decay(var_list=[bias])
-    state = _core.init_optimizer(name, params)
+    state = _optim.init_optimizer(name, params)
     ours = params
     for step in range(1, 7):
         grads = {
             "kernels": [rng.normal(size=(3, 4)).astype("float32")],
             "biases": [rng.normal(size=4).astype("float32")],
         }
-        ours, state = _core.apply_updates(name, ours, grads, state, step, hyper)
+        ours, state = _optim.apply_updates(name, ours, grads, state, step, hyper)
         opt.apply([grads["kernels"][0], grads["biases"][0]], [kernel, bias])
         assert_allclose(_np(ours["kernels"][0]), _np(kernel), rtol=1e-5, atol=1e-6)
         assert_allclose(_np(ours["biases"][0]), _np(bias), rtol=1e-5, atol=1e-6)
@@ -223,7 +223,7 @@ def test_learning_rate_per_step_follows_the_schedule(schedule, warmup_fraction):
         lr_schedule=schedule,
     )
     steps = np.arange(1, 33, dtype="int32")
-    ours = _np(_core.learning_rate(hyper, steps))
+    ours = _np(_optim.learning_rate(hyper, steps))
     ref = _reference_rates(schedule, warmup_fraction, 32, 0.02)
     assert_allclose(ours, ref, rtol=1e-5, atol=1e-9)
     if schedule != "constant":
@@ -250,10 +250,10 @@ def test_neutral_values_change_no_bit_of_an_update():
     plain = {"learning_rate": neutral["learning_rate"], "momentum": np.float32(0)}
     assert "decay_start" in neutral and "weight_decay" in neutral
     for name in ("adam", "sgd"):
-        state = _core.init_optimizer(name, params)
+        state = _optim.init_optimizer(name, params)
         for step in (1, 2, 1000):
-            a, _ = _core.apply_updates(name, params, grads, state, step, neutral)
-            b, _ = _core.apply_updates(name, params, grads, state, step, plain)
+            a, _ = _optim.apply_updates(name, params, grads, state, step, neutral)
+            b, _ = _optim.apply_updates(name, params, grads, state, step, plain)
             for x, y in zip(
                 a["kernels"] + a["biases"], b["kernels"] + b["biases"], strict=True
             ):

@@ -31,7 +31,8 @@ A new knob is one :class:`Knob` in its group's module (a training-noise
 knob goes in ``regularization.py``, with ``switches`` and
 ``engine="scalar"``), its keyword at the same place in the signatures in
 ``_classifier.py`` and ``_regressor.py``, the spec flag in ``NetworkSpec``
-if it switches an operation on, and its math in ``engine/_core.py``.
+if it switches an operation on, and its math in ``engine/_core.py`` (in
+``engine/_optim.py`` when it changes the optimizer step).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from keras import ops
 
-from skrobust.engine import _core
+from skrobust.engine import _core, _optim
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def make_epoch(spec, cfg, B):
             if spec.gradient_noise:
                 grads = _core.gradient_noise(spec, grads, step, hyper, rng)
             count = ops.sum(bm)
-            new_params, new_opt = _core.apply_updates(
+            new_params, new_opt = _optim.apply_updates(
                 cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
             )
             # An empty batch (a member with fewer rows than the widest
@@ -119,7 +119,7 @@ def make_epoch(spec, cfg, B):
             "loss": ep_loss,
             "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
         }
-        finite = ops.logical_and(_core.all_finite(params), ops.isfinite(ep_loss))
+        finite = ops.logical_and(_optim.all_finite(params), ops.isfinite(ep_loss))
         this_start = (st["params"], st["opt"], st["bn"], st["step"])
         # Divergence: the weights this epoch started from may be what made
         # its losses non-finite, so go back to where the previous epoch
