@@ -64,3 +64,48 @@ def regression_data():
     X = rng.normal(size=(50, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=50)
     return X, y
+
+
+@pytest.fixture
+def assert_steps_match_keras():
+    """``check(name, keras_optimizer, hyper, steps, decay_biases=True)``:
+    ``engine._optim.apply_updates`` with optimizer ``name`` and engine
+    values ``hyper`` against ``keras_optimizer.apply``, step by step, on one
+    random (3, 4) kernel and its bias with fresh random gradients each step.
+    ``decay_biases=False`` excludes the bias from Keras's weight decay, as
+    skrobust decays kernels only."""
+    from skrobust.engine import _optim
+
+    def check(name, keras_optimizer, hyper, steps, decay_biases=True):
+        rng = np.random.default_rng(0)
+        params = {
+            "kernels": [rng.normal(size=(3, 4)).astype("float32")],
+            "biases": [rng.normal(size=4).astype("float32")],
+        }
+        kernel = keras.Variable(params["kernels"][0])
+        bias = keras.Variable(params["biases"][0])
+        if not decay_biases:
+            keras_optimizer.exclude_from_weight_decay(var_list=[bias])
+        state = _optim.init_optimizer(name, params)
+        ours = params
+        for step in range(1, steps + 1):
+            grads = {
+                "kernels": [rng.normal(size=(3, 4)).astype("float32")],
+                "biases": [rng.normal(size=4).astype("float32")],
+            }
+            ours, state = _optim.apply_updates(name, ours, grads, state, step, hyper)
+            keras_optimizer.apply(
+                [grads["kernels"][0], grads["biases"][0]], [kernel, bias]
+            )
+            for mine, theirs in (
+                (ours["kernels"][0], kernel),
+                (ours["biases"][0], bias),
+            ):
+                np.testing.assert_allclose(
+                    keras.ops.convert_to_numpy(mine),
+                    keras.ops.convert_to_numpy(theirs),
+                    rtol=1e-5,
+                    atol=1e-6,
+                )
+
+    return check

@@ -148,7 +148,7 @@ def test_alpha_adds_scikit_learns_penalty_on_the_same_weights(task):
     ],
 )
 def test_weight_decay_with_a_warm_cosine_schedule_steps_as_keras(
-    name, keras_optimizer, extra
+    name, keras_optimizer, extra, assert_steps_match_keras
 ):
     # 8 rows in batches of 4 for 3 epochs: T = 6 steps, 2 of them warm-up.
     lr, wd = 0.05, 0.3
@@ -167,28 +167,8 @@ def test_weight_decay_with_a_warm_cosine_schedule_steps_as_keras(
         0.0, decay_steps=4, warmup_target=lr, warmup_steps=2
     )
     opt = keras_optimizer(learning_rate=schedule, weight_decay=wd, **extra)
-    rng = np.random.default_rng(0)
-    params = {
-        "kernels": [rng.normal(size=(3, 4)).astype("float32")],
-        "biases": [rng.normal(size=4).astype("float32")],
-    }
-    kernel, bias = (
-        keras.Variable(params["kernels"][0]),
-        keras.Variable(params["biases"][0]),
-    )
     # Only kernels are decayed (skrobust's choice; Keras would decay all).
-    opt.exclude_from_weight_decay(var_list=[bias])
-    state = _optim.init_optimizer(name, params)
-    ours = params
-    for step in range(1, 7):
-        grads = {
-            "kernels": [rng.normal(size=(3, 4)).astype("float32")],
-            "biases": [rng.normal(size=4).astype("float32")],
-        }
-        ours, state = _optim.apply_updates(name, ours, grads, state, step, hyper)
-        opt.apply([grads["kernels"][0], grads["biases"][0]], [kernel, bias])
-        assert_allclose(_np(ours["kernels"][0]), _np(kernel), rtol=1e-5, atol=1e-6)
-        assert_allclose(_np(ours["biases"][0]), _np(bias), rtol=1e-5, atol=1e-6)
+    assert_steps_match_keras(name, opt, hyper, 6, decay_biases=False)
 
 
 def _reference_rates(schedule, warmup_fraction, total, lr):
