@@ -280,9 +280,9 @@ def _train_vectorized(plan) -> list:
     ``engine.train`` up to float rounding)."""
     from skrobust.engine import _jax_batched
 
-    datas = [m.data(plan.data) for m in plan.members]
-    data = {k: np.stack([d[k] for d in datas]) for k in plan.data}
-    hyper = {k: np.stack([v] * len(datas)) for k, v in plan.hyper.items()}
+    data, hyper = _jax_batched.stack_members(
+        [m.data(plan.data) for m in plan.members], [plan.hyper] * len(plan.members)
+    )
     return _jax_batched.train_members(
         plan.spec,
         plan.cfg,

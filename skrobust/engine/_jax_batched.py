@@ -66,6 +66,30 @@ def members_per_run(spec, cfg, n_rows, memory_budget=None, max_members=None) -> 
     return cap
 
 
+def stack_members(datas, hypers):
+    """``train_members``'s ``data`` and ``hyper`` from each member's own
+    (``prepare_data``'s arrays and ``hyper_arrays``): every member's rows
+    first, padded with masked zero rows to the widest member."""
+    n_max = max(d["X"].shape[0] for d in datas)
+    first = datas[0]
+    M = len(datas)
+    X = np.zeros((M, n_max, first["X"].shape[1]), np.float32)
+    y = np.zeros((M, n_max, *first["y"].shape[1:]), first["y"].dtype)
+    w = np.zeros((M, n_max), np.float32)
+    mask = np.zeros((M, n_max), np.float32)
+    y_ss = np.zeros(M, np.float32)
+    for i, d in enumerate(datas):
+        n = d["X"].shape[0]
+        X[i, :n] = d["X"]
+        y[i, :n] = d["y"]
+        w[i, :n] = d["w"]
+        mask[i, :n] = d["mask"]
+        y_ss[i] = d["y_ss"]
+    data = {"X": X, "y": y, "w": w, "mask": mask, "y_ss": y_ss}
+    hyper = {k: np.stack([h[k] for h in hypers]) for k in hypers[0]}
+    return data, hyper
+
+
 def train_members(
     spec,
     cfg,

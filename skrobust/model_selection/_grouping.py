@@ -18,8 +18,8 @@ import keras
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from skrobust._knobs import TRAINING_SWITCHES
 from skrobust._base import BaseNoisyMLP
+from skrobust._knobs import TRAINING_SWITCHES
 from skrobust._network import inference_spec
 from skrobust._plan import FitPlan, plan_fit
 from skrobust._validation import validate_params

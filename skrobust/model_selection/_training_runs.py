@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
-
 from skrobust import engine
 from skrobust._plan import apply_result
 from skrobust.model_selection._grouping import _SWITCHES, _assign_flags
@@ -29,28 +27,11 @@ def _stack_group(members):
     """The networks' plain-fit arrays stacked (each padded with masked rows
     to the widest member) and their hyperparameters; ``members`` as
     :func:`_networks` returns them."""
-    n_max = max(m.plan.data["X"].shape[0] for m, _ in members)
-    M = len(members)
-    first = members[0][0].plan.data
-    X = np.zeros((M, n_max, first["X"].shape[1]), np.float32)
-    y = np.zeros((M, n_max, *first["y"].shape[1:]), first["y"].dtype)
-    w = np.zeros((M, n_max), np.float32)
-    mask = np.zeros((M, n_max), np.float32)
-    y_ss = np.zeros(M, np.float32)
-    for i, (m, net) in enumerate(members):
-        d = net.data(m.plan.data)
-        n = d["X"].shape[0]
-        X[i, :n] = d["X"]
-        y[i, :n] = d["y"]
-        w[i, :n] = d["w"]
-        mask[i, :n] = d["mask"]
-        y_ss[i] = d["y_ss"]
-    data = {"X": X, "y": y, "w": w, "mask": mask, "y_ss": y_ss}
-    hyper = {
-        k: np.stack([m.plan.hyper[k] for m, _ in members])
-        for k in members[0][0].plan.hyper
-    }
-    return data, hyper, n_max
+    from skrobust.engine import _jax_batched
+
+    datas = [net.data(m.plan.data) for m, net in members]
+    data, hyper = _jax_batched.stack_members(datas, [m.plan.hyper for m, _ in members])
+    return data, hyper, data["X"].shape[1]
 
 
 def _train_runs(members, memory_budget, max_members, verbose):
