@@ -267,11 +267,9 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
 
 
 def _vectorizes(plan) -> bool:
-    """Whether the members of ``plan`` train as one vectorized run: on JAX,
-    without a validation set (the batched loop has no validation pass)."""
-    import keras
-
-    return keras.backend.backend() == "jax" and not plan.cfg.has_val
+    """Whether the members of ``plan`` train as one vectorized run: without
+    a validation set (the batched loop has no validation pass)."""
+    return not plan.cfg.has_val
 
 
 def _train_vectorized(plan) -> list:

@@ -25,6 +25,7 @@ from skrobust._knobs import (
     KNOBS,
     NO_DECAY,
     NOISE_POSITIONS,
+    SKLEARN_ACTIVATIONS,
 )
 from skrobust._network import NetworkSpec, init_weights
 from skrobust._validation import validate_params
@@ -176,7 +177,7 @@ def network_spec(params: dict, n_features, n_outputs, task) -> NetworkSpec:
         hidden_layer_sizes=tuple(int(u) for u in params["hidden_layer_sizes"]),
         n_outputs=n_outputs,
         task=task,
-        activation=params["activation"],
+        activation=SKLEARN_ACTIVATIONS.get(params["activation"], params["activation"]),
         kernel_initializer=params["kernel_initializer"],
         noise_sites=sites,
         batchnorm=params["batchnorm"] or None,

@@ -50,6 +50,7 @@ from skrobust._knobs.knob import (
     NOISE_TYPES,
     OPTIMIZERS,
     REGRESSOR,
+    SKLEARN_ACTIVATIONS,
     EngineValue,
     Knob,
 )
@@ -159,6 +160,7 @@ __all__ = [
     "OPTIMIZERS",
     "READ_WHEN",
     "REGRESSOR",
+    "SKLEARN_ACTIVATIONS",
     "TRAINING_SWITCHES",
     "EngineValue",
     "Knob",

@@ -91,10 +91,16 @@ def is_noise_position(value) -> bool:
     )
 
 
-def is_activation(value) -> bool:
-    import keras
+# scikit-learn's MLP names of activations, and the Keras names they stand for.
+SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
 
-    return isinstance(value, str) and callable(keras.activations.get(value))
+
+def is_activation(value) -> bool:
+    from skrobust.engine._core import ACTIVATIONS
+
+    return isinstance(value, str) and (
+        value in ACTIVATIONS or value in SKLEARN_ACTIVATIONS
+    )
 
 
 def is_initializer(value) -> bool:

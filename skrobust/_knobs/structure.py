@@ -16,9 +16,12 @@ KNOBS = (
     Knob(
         "activation",
         "relu",
-        (Check(is_activation, "a Keras activation name"),),
+        (Check(is_activation, "an element-wise Keras activation name"),),
         "str",
-        "Hidden-layer activation, any name ``keras.activations.get`` knows.",
+        "Hidden-layer activation: an element-wise Keras activation "
+        '(``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``, ``"selu"``, '
+        '``"silu"``, ``"elu"``, ``"linear"`` ...) or scikit-learn\'s '
+        '``"logistic"`` (sigmoid) and ``"identity"`` (linear).',
     ),
     Knob(
         "kernel_initializer",

@@ -1,7 +1,6 @@
-"""Entry points of the training engine, independent of the Keras backend.
+"""Entry points of the training engine, JAX whatever Keras's backend is.
 
-The estimator calls :func:`train` and :func:`predict`; they pick the module of
-the active Keras backend (``_jax.py`` or ``_tf.py``), reuse a compiled program
+The estimator calls :func:`train` and :func:`predict`; they reuse a compiled program
 for every fit with the same :class:`~skrobust._network.NetworkSpec` and
 :class:`TrainConfig` (``GridSearchCV`` clones the estimator for every fit, so
 recompiling per estimator would cost more than training) from the engine's
@@ -16,12 +15,13 @@ import math
 import threading
 from collections import OrderedDict
 
-import keras
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from skrobust._knobs import ENGINE_VALUES, read_by
 from skrobust._network import inference_spec
-from skrobust.engine import _core, _loop
+from skrobust.engine import _core, _loop, _random
 from skrobust.engine._loop import TrainConfig, TrainResult
 
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
@@ -29,21 +29,6 @@ from skrobust.engine._loop import TrainConfig, TrainResult
 # progress bar moves.
 MAX_CHUNK = 512
 _CACHE_SIZE = 128
-
-
-def backend_module():
-    name = keras.backend.backend()
-    if name == "jax":
-        from skrobust.engine import _jax as mod
-    elif name == "tensorflow":
-        from skrobust.engine import _tf as mod
-    else:
-        raise RuntimeError(
-            f"skrobust trains with the 'tensorflow' or 'jax' Keras backend; the "
-            f"active backend is {name!r}. Set KERAS_BACKEND=tensorflow or "
-            f"KERAS_BACKEND=jax before importing keras."
-        )
-    return mod
 
 
 class _CompiledCache:
@@ -80,7 +65,27 @@ _PROGRAMS = _CompiledCache(_CACHE_SIZE)
 def compiled_program(key, make):
     """The compiled program for ``key`` (its kind first) from the engine's
     one cache, made by ``make`` on a miss; ``clear_cache`` empties it."""
-    return _PROGRAMS.get((keras.backend.backend(), *key), make)
+    return _PROGRAMS.get(key, make)
+
+
+def to_device(tree):
+    return jax.tree_util.tree_map(jnp.asarray, tree)
+
+
+def to_numpy(tree):
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
+
+
+def _compile_loop(spec, cfg):
+    return jax.jit(_loop.make_run(spec, cfg))
+
+
+def _compile_predict(spec):
+    def predict(params, bn, X):
+        logits, _ = _core.forward(spec, params, bn, X)
+        return _core.output_activation(spec, logits)
+
+    return jax.jit(predict)
 
 
 def chunk_size(epochs: int, verbose: int = 0) -> int:
@@ -224,8 +229,7 @@ def used_hyper(spec, cfg, hyper: dict) -> dict:
     """The entries of ``hyper`` that the program for ``spec`` and ``cfg``
     reads (``_knobs.read_by``). A ``tf.while_loop`` compiled by XLA takes the
     inputs it closes over as loop variables, carried through every
-    iteration; a fit passes only what it uses (docs/benchmarks.md measured
-    the difference)."""
+    iteration; a fit passes only what it uses."""
     keys = read_by(spec, cfg)
     return {k: v for k, v in hyper.items() if k in keys}
 
@@ -235,14 +239,13 @@ def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> Train
 
     ``progress``, if given, is called with the number of epochs each chunk ran.
     """
-    mod = backend_module()
-    loop = compiled_program(("loop", spec, cfg), lambda: mod.compile_loop(spec, cfg))
-    state = _core.init_state(spec, cfg, weights, mod.to_device)
-    data = mod.to_device(pad_rows(data, cfg))
-    hyper = mod.to_device(used_hyper(spec, cfg, hyper))
-    key = mod.make_key(seed)
+    loop = compiled_program(("loop", spec, cfg), lambda: _compile_loop(spec, cfg))
+    state = _core.init_state(spec, cfg, weights, to_device)
+    data = to_device(pad_rows(data, cfg))
+    hyper = to_device(used_hyper(spec, cfg, hyper))
+    key = _random.make_key(seed)
     out, rows = _loop.run_chunks(
-        loop, state, data, hyper, key, epochs, cfg, mod.to_numpy, progress
+        loop, state, data, hyper, key, epochs, cfg, to_numpy, progress
     )
     return _loop.to_result(cfg, out, rows)
 
@@ -254,13 +257,12 @@ PREDICT_BATCH = 65536
 
 def predict(spec, weights, X) -> np.ndarray:
     """Output-layer activations (probabilities or regression values)."""
-    mod = backend_module()
     # Noise, dropout and the other training-only parts change nothing at
     # inference: the fits of a search over them share one predict program.
     spec = inference_spec(spec)
-    fn = compiled_program(("predict", spec), lambda: mod.compile_predict(spec))
-    params = mod.to_device(weights["params"])
-    bn = mod.to_device(weights["bn_state"])
+    fn = compiled_program(("predict", spec), lambda: _compile_predict(spec))
+    params = to_device(weights["params"])
+    bn = to_device(weights["bn_state"])
     X = np.asarray(X, dtype=np.float32)
     outs = []
     for i in range(0, X.shape[0], PREDICT_BATCH):
@@ -271,7 +273,7 @@ def predict(spec, weights, X) -> np.ndarray:
         size = 1 << max(5, math.ceil(math.log2(n)))
         if size > n:
             part = np.concatenate([part, np.zeros((size - n, X.shape[1]), X.dtype)])
-        outs.append(mod.to_numpy(fn(params, bn, part))[:n])
+        outs.append(to_numpy(fn(params, bn, part))[:n])
     if not outs:
         return np.zeros((0, spec.n_outputs), dtype=np.float32)
     return np.concatenate(outs, axis=0)

@@ -1,28 +1,30 @@
-"""Backend-neutral pieces of the training engine, written with ``keras.ops``.
+"""The engine's math, written once in ``jax.numpy``: the forward pass, the
+losses and metrics, and the training-only noise kinds.
 
-The forward pass, losses and metrics here are traced inside
-each backend's compiled loop (``_jax.py``, ``_tf.py``); they never touch Keras
-layer objects, so one compiled program serves every estimator with the same
-:class:`~skrobust._network.NetworkSpec`, and hyperparameters (noise std,
-dropout rates, learning rate, momentum) are tensors, not Python constants.
+They are traced inside the compiled training loop (``_loop.py``); they never
+touch Keras layer objects, so one compiled program serves every estimator
+with the same :class:`~skrobust._network.NetworkSpec`, and hyperparameters
+(noise std, dropout rates, learning rate, momentum) are arrays, not Python
+constants. The engine is JAX whatever Keras's backend is: Keras builds the
+model users keep (``_network.py``) from the trained weights.
 
 Semantics follow the Keras layers and optimizers the tutorials use: ``Dense``,
 ``BatchNormalization`` (momentum 0.99, epsilon 1e-3), inverted ``Dropout``,
 additive Gaussian noise and ``GaussianDropout``, ``MaxNorm`` applied after each
-update and Keras's label smoothing (the optimizer step is ``_optim.py``).
-``tests/test_engine.py`` checks each against
-Keras itself. The training-only noise kinds without a Keras counterpart
-(weight noise, annealed gradient noise, label flipping, target noise) are
-here too; ``tests/test_noise_kinds.py`` checks their definitions. So is
-scikit-learn's L2 penalty (``alpha``; ``tests/test_regularizers.py`` checks
-it against scikit-learn).
+update, Keras's activations (:data:`ACTIVATIONS`) and Keras's label smoothing
+(the optimizer step is ``_optim.py``). ``tests/test_engine.py`` checks each
+against Keras itself. The training-only noise kinds without a Keras
+counterpart (weight noise, annealed gradient noise, label flipping, target
+noise) are here too; ``tests/test_noise_kinds.py`` checks their definitions.
+So is scikit-learn's L2 penalty (``alpha``; ``tests/test_regularizers.py``
+checks it against scikit-learn).
 """
 
 from __future__ import annotations
 
-import keras
+import jax
+import jax.numpy as jnp
 import numpy as np
-from keras import ops
 
 from skrobust.engine._optim import _flat, _unflat, init_optimizer
 
@@ -34,8 +36,7 @@ BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
 
 # Sites of random draws, so that each layer's and each kind's noise is
-# independent. Sites stay below 2**20 (the TensorFlow engine packs a step
-# counter and a site into one int64 seed word).
+# independent.
 SITE_INPUT_NOISE = 0
 SITE_INPUT_DROPOUT = 1
 SITE_HIDDEN = 2  # hidden layer i uses SITE_HIDDEN + 2 * i (noise) and + 1 (dropout)
@@ -44,19 +45,52 @@ SITE_GRADIENT = 2 << 16  # + j: noise on the gradient of parameter tensor j
 SITE_LABEL_FLIP = 3 << 16  # whether a label is flipped
 SITE_LABEL_CLASS = (3 << 16) + 1  # which other class it becomes
 SITE_TARGET = (3 << 16) + 2  # regression target noise
-# The ranges stay apart for networks of fewer than 32,767 hidden layers.
-SITE_SHUFFLE = 1_000_003  # an epoch's row order (JAX engine)
-# Every site number is below SITES; the TF engine packs (counter, site) pairs
-# as counter * SITES + site.
-SITES = 1 << 20
+# The ranges stay apart for networks of fewer than 32,767 hidden layers; an
+# epoch's row order has its own site (``_random.SITE_SHUFFLE``).
+
+
+def _squareplus(x, b=4.0):
+    return (x + jnp.sqrt(jnp.square(x) + b)) / 2.0
+
+
+# Keras's element-wise activations by name, with Keras's default constants
+# (``tests/test_engine.py`` checks each against ``keras.activations``).
+# scikit-learn's names ("logistic", "identity") are mapped to these by
+# ``_plan.network_spec``.
+ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    "sigmoid": jax.nn.sigmoid,
+    "tanh": jnp.tanh,
+    "linear": lambda x: x,
+    "elu": jax.nn.elu,
+    "selu": jax.nn.selu,
+    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
+    "silu": jax.nn.silu,
+    "swish": jax.nn.silu,
+    "softplus": jax.nn.softplus,
+    "softsign": jax.nn.soft_sign,
+    "exponential": jnp.exp,
+    "leaky_relu": lambda x: jax.nn.leaky_relu(x, negative_slope=0.2),
+    "relu6": jax.nn.relu6,
+    "hard_sigmoid": jax.nn.hard_sigmoid,
+    "hard_silu": jax.nn.hard_silu,
+    "hard_swish": jax.nn.hard_silu,
+    "hard_tanh": jax.nn.hard_tanh,
+    "mish": lambda x: x * jnp.tanh(jax.nn.softplus(x)),
+    "celu": jax.nn.celu,
+    "log_sigmoid": jax.nn.log_sigmoid,
+    "tanh_shrink": lambda x: x - jnp.tanh(x),
+    "squareplus": _squareplus,
+    "sparse_plus": jax.nn.sparse_plus,
+}
 
 
 def _masked_moments(h, mask):
     """Mean and (biased) variance over the rows where mask is 1."""
-    m = ops.expand_dims(mask, -1)
-    count = ops.maximum(ops.sum(mask), 1.0)
-    mean = ops.sum(h * m, axis=0) / count
-    var = ops.sum(ops.square(h - mean) * m, axis=0) / count
+    m = jnp.expand_dims(mask, -1)
+    count = jnp.maximum(jnp.sum(mask), 1.0)
+    mean = jnp.sum(h * m, axis=0) / count
+    var = jnp.sum(jnp.square(h - mean) * m, axis=0) / count
     return mean, var
 
 
@@ -68,11 +102,11 @@ def forward(
     ``rng`` is a backend object with ``normal(site, shape)`` and
     ``uniform(site, shape)``, already bound to the current step's key.
     """
-    activation = keras.activations.get(spec.activation)
+    activation = ACTIVATIONS[spec.activation]
     new_bn = {"means": [], "vars": []} if spec.batchnorm else {}
 
     def noise(h, site, scale=None):
-        eps = rng.normal(site, ops.shape(h))
+        eps = rng.normal(site, jnp.shape(h))
         if spec.noise_type == "multiplicative":
             # Gaussian dropout: h * N(1, std^2), whatever the scale of h.
             return h * (1.0 + hyper["noise_std"] * eps)
@@ -80,7 +114,7 @@ def forward(
         return h + std * eps
 
     def drop(h, rate, site):
-        keep = ops.cast(rng.uniform(site, ops.shape(h)) >= rate, h.dtype)
+        keep = jnp.astype(rng.uniform(site, jnp.shape(h)) >= rate, h.dtype)
         return h * keep / (1.0 - rate)
 
     def batchnorm(h, i):
@@ -95,7 +129,7 @@ def forward(
             )
         else:
             mean, var = bn_state["means"][i], bn_state["vars"][i]
-        return (h - mean) * ops.rsqrt(var + BN_EPSILON) * gamma + beta
+        return (h - mean) * jax.lax.rsqrt(var + BN_EPSILON) * gamma + beta
 
     kernels = params["kernels"]
     if training and spec.weight_noise:
@@ -103,7 +137,7 @@ def forward(
         # perturbed by fresh Gaussian noise; the gradient at the perturbed
         # kernels updates the clean ones.
         kernels = [
-            k + hyper["weight_noise_std"] * rng.normal(SITE_WEIGHT + i, ops.shape(k))
+            k + hyper["weight_noise_std"] * rng.normal(SITE_WEIGHT + i, jnp.shape(k))
             if i < len(kernels) - 1
             else k
             for i, k in enumerate(kernels)
@@ -114,7 +148,7 @@ def forward(
     if training and spec.input_dropout:
         h = drop(h, hyper["input_dropout"], SITE_INPUT_DROPOUT)
     for i in range(len(spec.hidden_layer_sizes)):
-        h = ops.matmul(h, kernels[i]) + params["biases"][i]
+        h = jnp.matmul(h, kernels[i]) + params["biases"][i]
         if spec.batchnorm == "before":
             h = batchnorm(h, i)
         if training and "pre_activation" in spec.noise_sites:
@@ -126,7 +160,7 @@ def forward(
             h = noise(h, SITE_HIDDEN + 2 * i)
         if training and spec.dropout:
             h = drop(h, hyper["dropout"], SITE_HIDDEN + 2 * i + 1)
-    logits = ops.matmul(h, kernels[-1]) + params["biases"][-1]
+    logits = jnp.matmul(h, kernels[-1]) + params["biases"][-1]
     if not training:
         new_bn = bn_state
     return logits, new_bn
@@ -134,9 +168,9 @@ def forward(
 
 def output_activation(spec, logits):
     if spec.task == "binary":
-        return ops.sigmoid(logits)
+        return jax.nn.sigmoid(logits)
     if spec.task == "multiclass":
-        return ops.softmax(logits, axis=-1)
+        return jax.nn.softmax(logits, axis=-1)
     return logits
 
 
@@ -148,13 +182,13 @@ def per_sample_loss(spec, logits, y):
     class probabilities; binary targets may be probabilities too."""
     if spec.task == "binary":
         z = logits[:, 0]
-        return ops.relu(z) - z * y[:, 0] + ops.log1p(ops.exp(-ops.abs(z)))
+        return jax.nn.relu(z) - z * y[:, 0] + jnp.log1p(jnp.exp(-jnp.abs(z)))
     if spec.task == "multiclass":
-        logp = ops.log_softmax(logits, axis=-1)
+        logp = jax.nn.log_softmax(logits, axis=-1)
         if len(y.shape) == 1:
-            y = ops.one_hot(ops.cast(y, "int32"), spec.n_outputs)
-        return -ops.sum(y * logp, axis=-1)
-    return ops.mean(ops.square(logits - y), axis=-1)
+            y = jax.nn.one_hot(jnp.astype(y, "int32"), spec.n_outputs)
+        return -jnp.sum(y * logp, axis=-1)
+    return jnp.mean(jnp.square(logits - y), axis=-1)
 
 
 def noisy_targets(spec, y, hyper, rng):
@@ -168,30 +202,30 @@ def noisy_targets(spec, y, hyper, rng):
       ``target_noise_std`` (times each target column's scale).
     """
     if spec.target_noise:
-        eps = rng.normal(SITE_TARGET, ops.shape(y))
+        eps = rng.normal(SITE_TARGET, jnp.shape(y))
         return y + hyper["target_noise_std"] * hyper["target_noise_scale"] * eps
     if not (spec.label_flip or spec.label_smoothing):
         return y
-    n = ops.shape(y)[0]
+    n = jnp.shape(y)[0]
     if spec.task == "binary":
         if spec.label_flip:
             flip = rng.uniform(SITE_LABEL_FLIP, (n, 1)) < hyper["label_flip_rate"]
-            y = ops.where(flip, 1.0 - y, y)
+            y = jnp.where(flip, 1.0 - y, y)
         if spec.label_smoothing:
             s = hyper["label_smoothing"]
             y = y * (1.0 - s) + 0.5 * s
         return y
     k = spec.n_outputs
-    labels = ops.cast(y, "int32")
+    labels = jnp.astype(y, "int32")
     if spec.label_flip:
         flip = rng.uniform(SITE_LABEL_FLIP, (n,)) < hyper["label_flip_rate"]
-        shift = 1 + ops.cast(
-            ops.floor(rng.uniform(SITE_LABEL_CLASS, (n,)) * (k - 1)), "int32"
+        shift = 1 + jnp.astype(
+            jnp.floor(rng.uniform(SITE_LABEL_CLASS, (n,)) * (k - 1)), "int32"
         )
         # u * (k - 1) can round up to k - 1 in float32 when k is large.
-        shift = ops.minimum(shift, k - 1)
-        labels = ops.where(flip, (labels + shift) % k, labels)
-    onehot = ops.one_hot(labels, k)
+        shift = jnp.minimum(shift, k - 1)
+        labels = jnp.where(flip, (labels + shift) % k, labels)
+    onehot = jax.nn.one_hot(labels, k)
     if spec.label_smoothing:
         s = hyper["label_smoothing"]
         onehot = onehot * (1.0 - s) + s / k
@@ -202,13 +236,13 @@ def gradient_noise(spec, grads, step, hyper, rng):
     """Annealed Gaussian gradient noise (Neelakantan et al. 2015): every
     gradient entry gets noise of variance ``eta / (1 + t) ** gamma`` at
     training step ``t`` (counted from 0)."""
-    t = ops.cast(step, "float32")
-    std = ops.sqrt(
-        hyper["gradient_noise_eta"] / ops.power(1.0 + t, hyper["gradient_noise_gamma"])
+    t = jnp.astype(step, "float32")
+    std = jnp.sqrt(
+        hyper["gradient_noise_eta"] / jnp.power(1.0 + t, hyper["gradient_noise_gamma"])
     )
     flat = _flat(grads)
     noisy = [
-        g + std * rng.normal(SITE_GRADIENT + j, ops.shape(g))
+        g + std * rng.normal(SITE_GRADIENT + j, jnp.shape(g))
         for j, g in enumerate(flat)
     ]
     return _unflat(grads, noisy)
@@ -218,13 +252,13 @@ def score_terms(spec, logits, y, mask):
     """Per-batch numerator of the score: correct predictions for classifiers,
     summed squared error for regressors."""
     if spec.task == "binary":
-        pred = ops.cast(logits[:, 0] > 0, "float32")
-        return ops.sum(ops.cast(ops.equal(pred, y[:, 0]), "float32") * mask)
+        pred = jnp.astype(logits[:, 0] > 0, "float32")
+        return jnp.sum(jnp.astype(jnp.equal(pred, y[:, 0]), "float32") * mask)
     if spec.task == "multiclass":
-        pred = ops.argmax(logits, axis=-1)
-        hit = ops.cast(ops.equal(pred, ops.cast(y, pred.dtype)), "float32")
-        return ops.sum(hit * mask)
-    return ops.sum(ops.sum(ops.square(logits - y), axis=-1) * mask)
+        pred = jnp.argmax(logits, axis=-1)
+        hit = jnp.astype(jnp.equal(pred, jnp.astype(y, pred.dtype)), "float32")
+        return jnp.sum(hit * mask)
+    return jnp.sum(jnp.sum(jnp.square(logits - y), axis=-1) * mask)
 
 
 def validation_terms(spec, params, bn_state, data):
@@ -234,8 +268,8 @@ def validation_terms(spec, params, bn_state, data):
     ``data["val_mask"]`` keeps the padding out of every term."""
     logits, _ = forward(spec, params, bn_state, data["X_val"])
     mask = data["val_mask"]
-    count = ops.sum(mask)
-    loss = ops.sum(per_sample_loss(spec, logits, data["y_val"]) * mask) / count
+    count = jnp.sum(mask)
+    loss = jnp.sum(per_sample_loss(spec, logits, data["y_val"]) * mask) / count
     return loss, score_terms(spec, logits, data["y_val"], mask), count
 
 
@@ -243,7 +277,7 @@ def train_score(spec, score_sum, count, y_ss):
     """An epoch's score from its summed terms: accuracy for classifiers,
     R^2 (against the targets' summed squares ``y_ss``) for regressors."""
     if spec.task == "regression":
-        return 1.0 - score_sum / ops.maximum(y_ss, 1e-12)
+        return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
     return score_sum / count
 
 
@@ -279,9 +313,9 @@ def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
     logits, new_bn = forward(
         spec, params, bn_state, xb, training=True, hyper=hyper, rng=rng, mask=mask
     )
-    count = ops.maximum(ops.sum(mask), 1.0)
+    count = jnp.maximum(jnp.sum(mask), 1.0)
     targets = noisy_targets(spec, yb, hyper, rng)
-    loss = ops.sum(per_sample_loss(spec, logits, targets) * wb * mask) / count
+    loss = jnp.sum(per_sample_loss(spec, logits, targets) * wb * mask) / count
     if spec.l2_penalty:
         loss = loss + l2_penalty(spec, params, hyper, count)
     # The recorded training score compares with the clean targets.
@@ -298,7 +332,7 @@ def l2_penalty(spec, params, hyper, count):
     scikit-learn's up to a factor, and an ``alpha`` keeps its meaning."""
     total = None
     for k in params["kernels"]:
-        sq = ops.sum(ops.square(k))
+        sq = jnp.sum(jnp.square(k))
         total = sq if total is None else total + sq
     scale = 1.0 if spec.task == "regression" else 0.5
     return scale * hyper["alpha"] * total / count

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from skrobust.engine import _api, _core, _jax, _loop
+from skrobust.engine import _api, _core, _loop, _random
 from skrobust.engine._api import used_hyper
 
 # Bytes that one batched run may hold, by default: far below any machine's
@@ -39,9 +39,7 @@ def _compiled(spec, cfg, shared_key: bool):
     # The engine's one cache of compiled programs, which clear_cache empties.
     return _api.compiled_program(
         ("batched", spec, cfg, shared_key),
-        lambda: jax.jit(
-            _loop.make_batched_run(spec, cfg, _jax.Backend(cfg), shared_key)
-        ),
+        lambda: jax.jit(_loop.make_batched_run(spec, cfg, shared_key)),
     )
 
 
@@ -163,7 +161,7 @@ def _stacked_state(spec, cfg, weights):
     operation per array, not one per array and member). Every scalar of a
     state is a counter, which each member keeps for itself."""
     stacked = jax.tree_util.tree_map(lambda *a: np.stack(a), *weights)
-    state = _core.init_state(spec, cfg, stacked, _jax.to_device)
+    state = _core.init_state(spec, cfg, stacked, _api.to_device)
     n = len(weights)
     return jax.tree_util.tree_map(
         lambda a: jnp.broadcast_to(a, (n,)) if jnp.ndim(a) == 0 else a, state
@@ -177,14 +175,14 @@ def _member(tree, m):
 def _train_run(spec, cfg, weights, data, hyper, seeds, shared, epochs):
     run = _compiled(spec, cfg, shared)
     state = _stacked_state(spec, cfg, weights)
-    data = _jax.to_device(_api.pad_rows(data, cfg, axis=1))
-    hyper = _jax.to_device(used_hyper(spec, cfg, hyper))
+    data = _api.to_device(_api.pad_rows(data, cfg, axis=1))
+    hyper = _api.to_device(used_hyper(spec, cfg, hyper))
     if shared:
-        key = _jax.make_key(int(seeds[0]))
+        key = _random.make_key(int(seeds[0]))
     else:
-        key = jnp.stack([_jax.make_key(int(s)) for s in seeds])
+        key = jnp.stack([_random.make_key(int(s)) for s in seeds])
     last, rows = _loop.run_chunks(
-        run, state, data, hyper, key, epochs, cfg, _jax.to_numpy
+        run, state, data, hyper, key, epochs, cfg, _api.to_numpy
     )
     return [
         _loop.to_result(cfg, _member(last, m), {k: v[:, m] for k, v in rows.items()})

@@ -1,34 +1,37 @@
-"""The training loop, written once for both backends.
+"""The training loop, written once in JAX.
 
-A fit is a compiled chunk program (:func:`make_run`): a loop over epochs
-whose body (:func:`make_epoch`) runs every mini-batch of the epoch, records
-its loss and score (and the validation metrics), rolls back a diverged epoch
-and updates early stopping. :func:`make_batched_run` trains many members of
-one structure together with the same epoch body under ``jax.vmap``.
-:func:`run_chunks` drives either program chunk by chunk from the host, and
-:func:`to_result` turns the final state into a :class:`TrainResult`.
-
-What differs between backends is supplied by a *backend* object
-(``_tf.Backend``, ``_jax.Backend``): the loop and branch constructs
-(``fori_loop``, ``while_loop``, ``where``), gradients (``value_and_grad``),
-gathers and slices, history buffers, and the random streams (``epoch_key``,
-``shuffle_keys``, ``batch_rng``), which keep each backend's keying: the
-TensorFlow engine's counter-based seeds and the JAX engine's ``fold_in`` keys.
-Arithmetic is written with ``keras.ops``.
+A fit is a compiled chunk program (:func:`make_run`): a ``lax.while_loop``
+over epochs whose body (:func:`make_epoch`) runs every mini-batch of the
+epoch in a ``lax.fori_loop``, records its loss and score (and the validation
+metrics), rolls back a diverged epoch and updates early stopping.
+:func:`make_batched_run` trains many members of one structure together with
+the same epoch body under ``jax.vmap``. :func:`run_chunks` drives either
+program chunk by chunk from the host, and :func:`to_result` turns the final
+state into a :class:`TrainResult`. Random streams are ``_random.py``'s.
 
 Every epoch sees whole mini-batches: the training rows are padded with
 masked rows to ``n_batches * batch_size`` before the loop (``_api.pad_rows``),
 and the mask keeps them out of every reduction.
+
+The epoch is written so that ``jax.vmap`` over its member state (weights,
+optimizer slots, hyperparameters, per-member row masks) trains many models at
+once, while the random key can stay unbatched: members that share a seed then
+share each random draw, which JAX computes once (common random numbers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax
+import jax.numpy as jnp
 import numpy as np
-from keras import ops
 
-from skrobust.engine import _core, _optim
+from skrobust.engine import _core, _optim, _random
+
+
+def _where(cond, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(cond, a, b), new, old)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,9 @@ class TrainConfig:
     patience: int
     chunk: int
     # Mini-batch steps of the whole fit, rounded up to a power of two (so
-    # that nearby epoch counts share a program). A backend may pick its
-    # compilation strategy from it; it never depends on ``verbose``, so a
-    # fit trains identically with and without a progress bar.
+    # that nearby epoch counts share a program). It never depends on
+    # ``verbose``, so a fit trains identically with and without a progress
+    # bar.
     fit_steps: int = 0
     history_keys: tuple[str, ...] = field(default=("loss", "score"))
 
@@ -60,7 +63,7 @@ class TrainResult:
     best_epoch: int | None
 
 
-def make_epoch(spec, cfg, B):
+def make_epoch(spec, cfg):
     """One member's training epoch.
 
     ``epoch(st, data, hyper, ekey, u, e) -> (new_state, record)`` runs every
@@ -69,69 +72,72 @@ def make_epoch(spec, cfg, B):
     on divergence and, with ``cfg.early_stopping``, keeps the best weights.
     """
     bs, nb = cfg.batch_size, cfg.n_batches
-    loss_and_grads = B.value_and_grad(
+    loss_and_grads = jax.value_and_grad(
         lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
             spec, p, bn, xb, yb, wb, m, hyper, rng
-        )
+        ),
+        has_aux=True,
     )
 
     def epoch(st, data, hyper, ekey, u, e):
         X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
-        n_active = ops.maximum(ops.sum(mask), 1.0)
+        n_active = jnp.maximum(jnp.sum(mask), 1.0)
         # Masked rows (padding, or rows a batched member does not train on)
         # sort last, after the member's own rows.
-        order = B.argsort(u + (1.0 - mask) * 2.0)
+        order = jnp.argsort(u + (1.0 - mask) * 2.0)
 
         def batch(b, carry):
             params, opt, bn, step, loss_sum, score_sum = carry
-            idx = B.dynamic_slice(order, b * bs, bs)
-            bm = B.take(mask, idx)
-            rng = B.batch_rng(ekey, b)
+            idx = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
+            bm = mask[idx]
+            rng = _random.batch_rng(ekey, b)
             (loss, (new_bn, score)), grads = loss_and_grads(
                 params,
                 bn,
-                B.take(X, idx),
-                B.take(y, idx),
-                B.take(w, idx),
+                X[idx],
+                y[idx],
+                w[idx],
                 bm,
                 hyper,
                 rng,
             )
             if spec.gradient_noise:
                 grads = _core.gradient_noise(spec, grads, step, hyper, rng)
-            count = ops.sum(bm)
+            count = jnp.sum(bm)
             new_params, new_opt = _optim.apply_updates(
                 cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
             )
             # An empty batch (a member with fewer rows than the widest
             # member of a batched run) must not move its weights.
             has_rows = count > 0
-            params, opt, bn = B.where(
+            params, opt, bn = _where(
                 has_rows, (new_params, new_opt, new_bn), (params, opt, bn)
             )
-            step = step + ops.cast(has_rows, step.dtype)
+            step = step + jnp.astype(has_rows, step.dtype)
             return params, opt, bn, step, loss_sum + loss * count, score_sum + score
 
         start = (st["params"], st["opt"], st["bn"], st["step"], 0.0, 0.0)
-        params, opt, bn, step, loss_sum, score_sum = B.fori_loop(nb, batch, start)
+        params, opt, bn, step, loss_sum, score_sum = jax.lax.fori_loop(
+            0, nb, batch, start
+        )
         ep_loss = loss_sum / n_active
         record = {
             "loss": ep_loss,
             "score": _core.train_score(spec, score_sum, n_active, data["y_ss"]),
         }
-        finite = ops.logical_and(_optim.all_finite(params), ops.isfinite(ep_loss))
+        finite = jnp.logical_and(_optim.all_finite(params), jnp.isfinite(ep_loss))
         this_start = (st["params"], st["opt"], st["bn"], st["step"])
         # Divergence: the weights this epoch started from may be what made
         # its losses non-finite, so go back to where the previous epoch
         # started (weights known to give finite losses) and stop.
-        params, opt, bn, step = B.where(finite, (params, opt, bn, step), st["prev"])
+        params, opt, bn, step = _where(finite, (params, opt, bn, step), st["prev"])
         new = dict(st, params=params, opt=opt, bn=bn, step=step)
-        new["prev"] = B.where(finite, this_start, st["prev"])
-        new["diverged"] = ops.logical_not(finite)
-        new["n_iter"] = B.where(
-            finite, st["n_iter"] + 1, ops.maximum(st["n_iter"] - 1, 0)
+        new["prev"] = _where(finite, this_start, st["prev"])
+        new["diverged"] = jnp.logical_not(finite)
+        new["n_iter"] = _where(
+            finite, st["n_iter"] + 1, jnp.maximum(st["n_iter"] - 1, 0)
         )
-        stopped = ops.logical_not(finite)
+        stopped = jnp.logical_not(finite)
         monitor = ep_loss
         if cfg.has_val:
             val_loss, vscore, nv = _core.validation_terms(spec, params, bn, data)
@@ -139,21 +145,21 @@ def make_epoch(spec, cfg, B):
             record["val_score"] = _core.train_score(spec, vscore, nv, data["y_val_ss"])
             monitor = val_loss
         if cfg.early_stopping:
-            improved = ops.logical_and(finite, monitor < st["best_loss"])
-            new["best_loss"] = B.where(improved, monitor, st["best_loss"])
-            new["best_params"], new["best_bn"] = B.where(
+            improved = jnp.logical_and(finite, monitor < st["best_loss"])
+            new["best_loss"] = _where(improved, monitor, st["best_loss"])
+            new["best_params"], new["best_bn"] = _where(
                 improved, (params, bn), (st["best_params"], st["best_bn"])
             )
-            new["best_epoch"] = B.where(improved, e, st["best_epoch"])
-            new["wait"] = B.where(improved, 0, st["wait"] + 1)
-            stopped = ops.logical_or(stopped, new["wait"] >= cfg.patience)
+            new["best_epoch"] = _where(improved, e, st["best_epoch"])
+            new["wait"] = _where(improved, 0, st["wait"] + 1)
+            stopped = jnp.logical_or(stopped, new["wait"] >= cfg.patience)
         new["stopped"] = stopped
         return new, record
 
     return epoch
 
 
-def _chunk(cfg, B, epoch_fn, members=False):
+def _chunk(cfg, epoch_fn, members=False):
     """``run(state, data, hyper, key, start_epoch, n_epochs) -> (state, hist,
     ran)``: up to ``n_epochs`` epochs of ``epoch_fn(data, hyper, key)``, a
     function ``(st, e) -> (new_state, record)``, stopping early once (every
@@ -166,44 +172,48 @@ def _chunk(cfg, B, epoch_fn, members=False):
         def body(carry):
             i, st, hist = carry
             new, record = step(st, start_epoch + i)
-            return i + 1, new, {k: B.set_row(hist[k], i, record[k]) for k in hist}
+            return i + 1, new, {k: hist[k].at[i].set(record[k]) for k in hist}
 
         def cond(carry):
             i, st, _ = carry
-            stopped = ops.all(st["stopped"]) if members else st["stopped"]
-            return ops.logical_and(i < n_epochs, ops.logical_not(stopped))
+            stopped = jnp.all(st["stopped"]) if members else st["stopped"]
+            return jnp.logical_and(i < n_epochs, jnp.logical_not(stopped))
 
         lead = tuple(state["stopped"].shape)
         if not members:
             # A fit that stopped ends here (``run_chunks``): a chunk starts
             # with the constant False, which the compiler folds into the loop.
-            state = dict(state, stopped=ops.zeros((), "bool"))
-        hist = {k: B.nan_buffer((cfg.chunk, *lead)) for k in cfg.history_keys}
-        ran, state, hist = B.while_loop(cond, body, (0, state, hist))
+            state = dict(state, stopped=jnp.zeros((), "bool"))
+        hist = {
+            k: jnp.full((cfg.chunk, *lead), jnp.nan, jnp.float32)
+            for k in cfg.history_keys
+        }
+        ran, state, hist = jax.lax.while_loop(cond, body, (0, state, hist))
         return state, hist, ran
 
     return run
 
 
-def make_run(spec, cfg, B):
+def make_run(spec, cfg):
     """The (uncompiled) chunk program of one fit."""
-    epoch = make_epoch(spec, cfg, B)
+    epoch = make_epoch(spec, cfg)
 
     def epoch_fn(data, hyper, key):
-        rank = B.row_rank(data["mask"])
+        rank = (jnp.cumsum(data["mask"]) - 1.0).astype(jnp.uint32)
         n = data["mask"].shape[0]
 
         def step(st, e):
-            ekey = B.epoch_key(key, e)
-            return epoch(st, data, hyper, ekey, B.shuffle_keys(ekey, rank, n), e)
+            ekey = _random.epoch_key(key, e)
+            u = _random.shuffle_keys(ekey, rank, n, cfg.shuffle)
+            return epoch(st, data, hyper, ekey, u, e)
 
         return step
 
-    return _chunk(cfg, B, epoch_fn)
+    return _chunk(cfg, epoch_fn)
 
 
-def make_batched_run(spec, cfg, B, shared_key: bool):
-    """The (uncompiled) chunk program of stacked members (JAX only): the
+def make_batched_run(spec, cfg, shared_key: bool):
+    """The (uncompiled) chunk program of stacked members: the
     epoch body under ``jax.vmap``, the epoch loop outside it.
 
     ``jax.vmap(make_run(...))`` is correct but slow: the loop's stop flag
@@ -213,15 +223,13 @@ def make_batched_run(spec, cfg, B, shared_key: bool):
     stop (diverge) are frozen by ``where``, and draws from an unbatched key
     (members that share a seed) are made once for all members.
     """
-    import jax
-
-    epoch = make_epoch(spec, cfg, B)
+    epoch = make_epoch(spec, cfg)
 
     def member_epoch(st, data, hyper, ekey, u, e):
         new, record = epoch(st, data, hyper, ekey, u, e)
         # A member that stopped earlier keeps its state, as a single fit
         # would have ended there.
-        return B.where(st["stopped"], st, new), record
+        return _where(st["stopped"], st, new), record
 
     key_axis = None if shared_key else 0
     data_axes = {"X": 0, "y": 0, "w": 0, "mask": 0, "y_ss": 0}
@@ -233,11 +241,11 @@ def make_batched_run(spec, cfg, B, shared_key: bool):
         n = data["X"].shape[1]
         # Each member's own rows come first, so a row's index is its rank
         # among the member's rows.
-        rank = B.row_index(n)
+        rank = jnp.arange(n, dtype=jnp.uint32)
 
         def draws(k, e):
-            ekey = B.epoch_key(k, e)
-            return ekey, B.shuffle_keys(ekey, rank, n)
+            ekey = _random.epoch_key(k, e)
+            return ekey, _random.shuffle_keys(ekey, rank, n, cfg.shuffle)
 
         def step(st, e):
             if shared_key:
@@ -249,7 +257,7 @@ def make_batched_run(spec, cfg, B, shared_key: bool):
 
         return step
 
-    return _chunk(cfg, B, epoch_fn, members=True)
+    return _chunk(cfg, epoch_fn, members=True)
 
 
 def run_chunks(program, state, data, hyper, key, epochs, cfg, to_numpy, progress=None):

@@ -1,5 +1,5 @@
-"""The optimizer step of the training engine, written with ``keras.ops``
-and traced inside each backend's compiled loop like ``_core.py``.
+"""The optimizer step of the training engine, written in ``jax.numpy`` and
+traced inside the compiled loop like ``_core.py``.
 
 Keras's Adam / SGD / RMSprop update rules with Keras's default constants,
 ``MaxNorm`` applied after each update (``tests/test_engine.py`` checks them
@@ -10,8 +10,8 @@ against Keras's ``AdamW``, ``SGD`` and ``CosineDecay``).
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
-from keras import ops
 
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
@@ -31,21 +31,21 @@ def learning_rate(hyper, step):
     lr = hyper["learning_rate"]
     if "decay_start" not in hyper:
         return lr
-    t = ops.cast(step, "float32") - 1.0
+    t = jnp.astype(step, "float32") - 1.0
     warmup = hyper["warmup_steps"]
     # max(., 1) changes no value used: t < warmup < 1 only at t = 0, and a
     # step t >= decay_start exists only when decay_steps >= 1.
-    warm = ops.where(t < warmup, t / ops.maximum(warmup, 1.0), 1.0)
-    done = ops.clip(
-        (t - hyper["decay_start"]) / ops.maximum(hyper["decay_steps"], 1.0), 0.0, 1.0
+    warm = jnp.where(t < warmup, t / jnp.maximum(warmup, 1.0), 1.0)
+    done = jnp.clip(
+        (t - hyper["decay_start"]) / jnp.maximum(hyper["decay_steps"], 1.0), 0.0, 1.0
     )
-    return lr * warm * (0.5 * (1.0 + ops.cos(np.float32(np.pi) * done)))
+    return lr * warm * (0.5 * (1.0 + jnp.cos(np.float32(np.pi) * done)))
 
 
 def init_optimizer(name, params):
-    zeros = [ops.zeros_like(p) for p in _flat(params)]
+    zeros = [jnp.zeros_like(p) for p in _flat(params)]
     if name == "adam":
-        return {"m": zeros, "v": [ops.zeros_like(p) for p in _flat(params)]}
+        return {"m": zeros, "v": [jnp.zeros_like(p) for p in _flat(params)]}
     return {"m": zeros}
 
 
@@ -79,14 +79,14 @@ def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
     new_p, new_state = [], {k: [] for k in opt_state}
     if name == "adam":
         b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
-        t = ops.cast(step, "float32")
-        alpha = lr * ops.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        t = jnp.astype(step, "float32")
+        alpha = lr * jnp.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         for p, g, m, v in zip(
             flat_p, flat_g, opt_state["m"], opt_state["v"], strict=True
         ):
             m = m + (g - m) * (1.0 - b1)
-            v = v + (ops.square(g) - v) * (1.0 - b2)
-            new_p.append(p - alpha * m / (ops.sqrt(v) + eps))
+            v = v + (jnp.square(g) - v) * (1.0 - b2)
+            new_p.append(p - alpha * m / (jnp.sqrt(v) + eps))
             new_state["m"].append(m)
             new_state["v"].append(v)
     elif name == "sgd":
@@ -98,8 +98,8 @@ def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
     elif name == "rmsprop":
         rho, eps = RMSPROP["rho"], RMSPROP["epsilon"]
         for p, g, v in zip(flat_p, flat_g, opt_state["m"], strict=True):
-            v = rho * v + (1.0 - rho) * ops.square(g)
-            new_p.append(p - lr * g / ops.sqrt(v + eps))
+            v = rho * v + (1.0 - rho) * jnp.square(g)
+            new_p.append(p - lr * g / jnp.sqrt(v + eps))
             new_state["m"].append(v)
     else:  # pragma: no cover - validated by the estimator
         raise ValueError(f"Unknown optimizer {name!r}.")
@@ -114,14 +114,14 @@ def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
 
 
 def _max_norm(w, max_value):
-    norms = ops.sqrt(ops.sum(ops.square(w), axis=0, keepdims=True))
-    desired = ops.clip(norms, 0.0, max_value)
+    norms = jnp.sqrt(jnp.sum(jnp.square(w), axis=0, keepdims=True))
+    desired = jnp.clip(norms, 0.0, max_value)
     return w * (desired / (MAXNORM_EPSILON + norms))
 
 
 def all_finite(params):
     ok = None
     for p in _flat(params):
-        f = ops.all(ops.isfinite(p))
-        ok = f if ok is None else ops.logical_and(ok, f)
+        f = jnp.all(jnp.isfinite(p))
+        ok = f if ok is None else jnp.logical_and(ok, f)
     return ok
