@@ -1,12 +1,18 @@
-"""Run the test suite on every supported Keras backend.
+"""Run the test suite: all of it on the default Keras backend, and what
+Keras builds or reads on every other supported backend.
 
 Usage: ``python tests/run.py [pytest args...]``.
 
-The backend must be chosen before Keras is imported, so each backend gets its
-own pytest process. The backends share nothing, so their processes run side
-by side (most of the time goes to single-threaded compilation, so two
-processes use a 2-core machine better than one). Each process writes to its
-own log, printed whole when it ends, so the two reports never interleave.
+skrobust trains in JAX whatever Keras's backend is; the backend decides only
+what ``model_``, ``.keras`` files and ``skrobust.load`` build. So the whole
+suite runs once, on TensorFlow (the backend of a default install), and the
+tests marked ``keras`` (what Keras builds or reads, and the engine's parity
+with Keras's layers and optimizers) run again on JAX. The backend must be
+chosen before Keras is imported, so each backend gets its own pytest
+process; they share nothing, so they run side by side (most of the time goes
+to single-threaded compilation, so two processes use a 2-core machine better
+than one). Each process writes to its own log, printed whole when it ends,
+so the two reports never interleave.
 
 Tests marked ``serial`` measure threads, memory or time and would read the
 other process's load as their own: they are left out of the side-by-side phase
@@ -17,8 +23,9 @@ Exits non-zero if any pytest run fails, or if a backend ran no test at all
 (pytest's exit code 5 in both phases).
 
 Environment: ``SKROBUST_TEST_BACKENDS=jax`` picks the backends (comma
-separated); ``SKROBUST_TEST_SEQUENTIAL=1`` runs the backends one after the
-other with live output, as plain ``pytest`` would.
+separated; the first runs the whole suite, the others the ``keras`` tests);
+``SKROBUST_TEST_SEQUENTIAL=1`` runs the backends one after the other with
+live output, as plain ``pytest`` would.
 """
 
 from __future__ import annotations
@@ -31,6 +38,21 @@ import time
 
 BACKENDS = os.environ.get("SKROBUST_TEST_BACKENDS", "tensorflow,jax").split(",")
 NO_TESTS = 5  # pytest's exit code when nothing was collected or selected
+
+
+def _marked(backend, args):
+    """``args`` for ``backend``: the first backend runs what ``args`` select,
+    every other one only the ``keras`` tests among them."""
+    if backend == BACKENDS[0]:
+        return list(args)
+    args = list(args)
+    expr = "not slow"  # pyproject's default selection
+    for i, a in enumerate(args):
+        if a == "-m" and i + 1 < len(args):
+            expr = args.pop(i + 1)
+            args.pop(i)
+            break
+    return [*args, "-m", f"keras and ({expr})"]
 
 
 def _env(backend, phase):
@@ -52,15 +74,16 @@ def _run_side_by_side(args):
     for backend in BACKENDS:
         log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
         proc = subprocess.Popen(
-            _pytest([*color, *args]),
+            _pytest([*color, *_marked(backend, args)]),
             env=_env(backend, "parallel"),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         procs[backend] = (proc, log, time.monotonic())
     print(
-        f"Running the tests of {', '.join(BACKENDS)} side by side; "
-        "each log is printed when its run ends.",
+        f"Running the whole suite on {BACKENDS[0]} and the keras tests on "
+        f"{', '.join(BACKENDS[1:])} side by side; each log is printed when its "
+        "run ends.",
         flush=True,
     )
     codes = {}
@@ -91,7 +114,9 @@ def _run_serial(args, phase):
     for backend in BACKENDS:
         what = "serial tests" if phase == "serial" else "skrobust tests"
         _banner(f"{what} on the {backend} backend")
-        codes[backend] = subprocess.call(_pytest(args), env=_env(backend, phase))
+        codes[backend] = subprocess.call(
+            _pytest(_marked(backend, args)), env=_env(backend, phase)
+        )
     return codes
 
 

@@ -130,14 +130,3 @@ def test_without_a_knob_compute_spreads_over_several_threads():
 @needs_two_cpus
 def test_cpu_affinity_confines_compute_to_one_thread():
     assert _busy_threads(cpus={min(os.sched_getaffinity(0))}) <= 1
-
-
-@pytest.mark.serial
-@needs_two_cpus
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="XLA (JAX) has no thread-count setting; use affinity",
-)
-def test_tf_num_intraop_threads_confines_compute_to_one_thread():
-    env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    assert _busy_threads(env=env) <= 1

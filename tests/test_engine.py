@@ -10,8 +10,11 @@ import pytest
 
 from skrobust import engine
 from skrobust._network import NetworkSpec, build_keras_model, init_weights, set_weights
-from skrobust.engine import _core, _optim
-from skrobust.engine._api import backend_module
+from skrobust.engine import _core, _optim, _random
+from skrobust.engine._api import to_device
+
+# What Keras builds and reads is checked on every Keras backend (tests/run.py).
+pytestmark = pytest.mark.keras
 
 
 def _np(x):
@@ -243,29 +246,35 @@ def test_compiled_programs_are_reused_across_fits():
     assert len(engine._api._PROGRAMS._items) == n_programs == 1
 
 
-def test_unsupported_backend_message(monkeypatch):
-    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
-    with pytest.raises(RuntimeError, match="'tensorflow' or 'jax'"):
-        backend_module()
+def test_the_engine_trains_without_tensorflow(tmp_path):
+    # One engine (issue 18): training and prediction run in JAX whatever
+    # Keras's backend; with the JAX backend, TensorFlow is never imported.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from skrobust import NoisyMLPClassifier\n"
+        "X = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]]\n"
+        "NoisyMLPClassifier((2,), epochs=2, n_members=2, random_state=0)"
+        ".fit(X, [0, 1, 0, 1]).predict(X)\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX engine's generator")
-def test_jax_noise_generator_draws_standard_normals_and_uniforms():
-    import jax
-    from scipy import stats
-
-    from skrobust.engine._jax import _Rng
-
-    rng = _Rng(jax.random.PRNGKey(0))
-    z = np.asarray(rng.normal(3, (200_000,)))
-    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
-    assert stats.kstest(z, "norm").pvalue > 1e-3
-    other = np.asarray(rng.normal(4, (200_000,)))
-    assert abs(np.corrcoef(z, other)[0, 1]) < 0.01
-    u = np.asarray(rng.uniform(5, (200_000,)))
-    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
-    # Element i does not depend on how many are drawn.
-    np.testing.assert_array_equal(np.asarray(rng.normal(3, (10,))), z[:10])
+@pytest.mark.parametrize("name", sorted(_core.ACTIVATIONS))
+def test_activations_match_keras(name):
+    x = np.linspace(-6.0, 6.0, 97, dtype="float32")
+    ours = np.asarray(_core.ACTIVATIONS[name](x))
+    np.testing.assert_allclose(
+        ours, _np(keras.activations.get(name)(x)), rtol=1e-5, atol=1e-6
+    )
 
 
 def _loop_inputs(spec, n_rows, batch_size, pad, n_val=0):
@@ -293,12 +302,11 @@ def _loop_inputs(spec, n_rows, batch_size, pad, n_val=0):
     hyper = engine.hyper_arrays(
         noise_std=0.1, dropout=0.0, input_dropout=0.0, learning_rate=0.01, momentum=0.0
     )
-    mod = backend_module()
     args = (
-        _core.init_state(spec, cfg, init_weights(spec, 0), mod.to_device),
-        mod.to_device(data),
-        mod.to_device(engine._api.used_hyper(spec, cfg, hyper)),
-        mod.make_key(0),
+        _core.init_state(spec, cfg, init_weights(spec, 0), to_device),
+        to_device(data),
+        to_device(engine._api.used_hyper(spec, cfg, hyper)),
+        _random.make_key(0),
         np.int32(0),
         np.int32(cfg.chunk),
     )
@@ -306,19 +314,12 @@ def _loop_inputs(spec, n_rows, batch_size, pad, n_val=0):
 
 
 def _optimized_program(spec, cfg, args) -> str:
-    """The optimized XLA program of a training chunk (the TensorFlow engine's
-    XLA tier, or the JAX engine)."""
-    mod = backend_module()
-    if keras.backend.backend() == "jax":
-        import jax
+    """The optimized XLA program of a training chunk."""
+    import jax
 
-        return jax.jit(mod.make_loop(spec, cfg)).lower(*args).compile().as_text()
-    import tensorflow as tf
+    from skrobust.engine import _loop
 
-    fn = tf.function(
-        mod.make_loop(spec, cfg, xla=True), autograph=False, jit_compile=True
-    )
-    return fn.experimental_get_compiler_ir(*args)(stage="optimized_hlo")
+    return jax.jit(_loop.make_run(spec, cfg)).lower(*args).compile().as_text()
 
 
 @pytest.mark.parametrize("pad, n_val", [(True, 0), (True, 100)])
@@ -378,23 +379,6 @@ def test_validation_sets_of_nearby_sizes_share_a_program_and_padding_is_ignored(
     assert len(shapes) == 1
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="a tf.function warning"
-)
-def test_fits_of_many_structures_do_not_warn_about_retracing(caplog):
-    # Each structure is its own program, traced once; TensorFlow must not see
-    # them as one function retraced over and over (issue 12).
-    from skrobust import NoisyMLPClassifier
-
-    X = np.random.default_rng(9).normal(size=(20, 2)).astype("float32")
-    y = (X[:, 0] > 0).astype(int)
-    with caplog.at_level("WARNING"):
-        for units in range(1, 8):
-            NoisyMLPClassifier((units,), epochs=1, random_state=0).fit(X, y).predict(X)
-    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
-
-
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="batched training")
 def test_clear_cache_forgets_batched_programs_too():
     from skrobust import NoisyMLPClassifier
     from skrobust.model_selection import batched_cross_validate

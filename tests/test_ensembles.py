@@ -1,5 +1,5 @@
 """Seed ensembles in one estimator (``n_members``, ``bootstrap``): a single
-member is today's fit, members differ, predictions average them, JAX trains
+member is today's fit, members differ, predictions average them, the engine trains
 them as one vectorized run equal to their sequential fits, and saving,
 pickling and the batched search keep them whole. Tiny networks, few epochs."""
 
@@ -10,7 +10,6 @@ import json
 import pickle
 import zipfile
 
-import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -24,7 +23,6 @@ from skrobust._network import init_weights
 from skrobust._plan import plan_fit
 from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
 
-JAX = keras.backend.backend() == "jax"
 FAST = dict(
     hidden_layer_sizes=(8,), epochs=4, learning_rate=0.05, batch_size=16, random_state=0
 )
@@ -61,6 +59,7 @@ def test_one_member_is_the_single_network_fit_of_before(circles):
     assert_array_equal(est.predict_members(X)[0], est.predict_proba(X))
 
 
+@pytest.mark.keras
 def test_classifier_members_differ_and_predictions_average_them(circles):
     X, y = circles
     est = NoisyMLPClassifier(n_members=3, noise_std=0.3, **FAST).fit(X, y)
@@ -129,7 +128,6 @@ def test_bootstrap_draws_each_members_rows(circles):
     assert np.abs(a - b).max() > 1e-3
 
 
-@pytest.mark.skipif(not JAX, reason="the vectorized run is JAX's")
 def test_vectorized_members_equal_their_sequential_fits(circles):
     X, y = circles
     est = NoisyMLPClassifier(
@@ -168,6 +166,7 @@ def test_early_stopping_members_keep_their_best_epochs_and_round_trip(circles):
     assert back.history_ == est.history_
 
 
+@pytest.mark.keras
 def test_save_load_and_pickle_round_trip(circles, tmp_path):
     X, _ = circles
     est = NoisyMLPRegressor(n_members=3, noise_std=0.1, **FAST).fit(X, X[:, 0])
@@ -218,7 +217,6 @@ def test_bad_values_are_refused_by_name(circles, params, name):
         NoisyMLPClassifier(**FAST, **params).fit(X, y)
 
 
-@pytest.mark.skipif(not JAX, reason="batched training needs JAX")
 def test_batched_search_over_members_equals_plain_fits(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)

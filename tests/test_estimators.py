@@ -119,6 +119,7 @@ VARIANTS = {
 }
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_tutorial_variant_builds_its_layer_sequence(name, circles):
     params, expected = VARIANTS[name]
@@ -140,11 +141,13 @@ def test_tutorial_variant_builds_its_layer_sequence(name, circles):
         assert np.all(np.abs(k) <= np.sqrt(6 / 2) + 1e-6)
 
 
+@pytest.mark.keras
 def test_noise_above_one_is_allowed(circles):
     est = Clf(**TINY, noise_std=3.0).fit(*circles)
     assert est.model_.get_layer("noise_0").stddev == 3.0
 
 
+@pytest.mark.keras
 def test_max_norm_bounds_hidden_kernel_column_norms(circles):
     est = Clf(
         hidden_layer_sizes=(8,),
@@ -160,6 +163,7 @@ def test_max_norm_bounds_hidden_kernel_column_norms(circles):
 # -- training vs prediction -----------------------------------------------------
 
 
+@pytest.mark.keras
 def test_predictions_are_deterministic_and_match_the_keras_model(circles):
     X, y = circles
     est = Clf(**{**TINY, "noise_std": 0.5, "dropout": 0.3}).fit(X, y)
@@ -169,6 +173,7 @@ def test_predictions_are_deterministic_and_match_the_keras_model(circles):
     np.testing.assert_allclose(p1[:, 1], keras_p, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.keras
 def test_noise_changes_training_but_is_absent_at_prediction(circles):
     X, y = circles
     quiet = Clf(**TINY).fit(X, y)
@@ -215,6 +220,7 @@ def test_different_seeds_and_none_give_different_fits(circles):
     assert not np.allclose(c, d)
 
 
+@pytest.mark.keras
 def test_global_random_state_is_untouched(circles):
     # The legacy global NumPy API is exactly what this test must watch.
     X, y = circles
@@ -248,6 +254,7 @@ def test_training_learns_the_circles(circles):
 # -- fitted attributes ----------------------------------------------------------
 
 
+@pytest.mark.keras
 def test_fitted_attributes(circles):
     X, y = circles
     est = Clf(**TINY, validation_fraction=0.25).fit(X, y)
@@ -276,6 +283,7 @@ STOPPING = dict(
 )
 
 
+@pytest.mark.keras
 def test_early_stopping_stops_and_restores_the_best_epoch(circles):
     X, y = circles
     est = Clf(**STOPPING, epochs=400, early_stopping=True, patience=5).fit(X, y)
@@ -312,6 +320,7 @@ def test_pandas_input_records_feature_names(circles):
 # -- classifier -----------------------------------------------------------------
 
 
+@pytest.mark.keras
 def test_string_labels_and_multiclass_probabilities():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
@@ -324,6 +333,7 @@ def test_string_labels_and_multiclass_probabilities():
     assert est.model_.layers[-1].activation.__name__ == "softmax"
 
 
+@pytest.mark.keras
 def test_exported_model_of_a_multiclass_classifier_predicts_its_probabilities():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
@@ -334,6 +344,7 @@ def test_exported_model_of_a_multiclass_classifier_predicts_its_probabilities():
     np.testing.assert_allclose(proba, keras_p, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.keras
 def test_binary_uses_one_sigmoid_unit_and_two_probability_columns(circles):
     X, y = circles
     est = Clf(**TINY).fit(X, np.where(y == 1, "yes", "no"))
@@ -370,6 +381,7 @@ def test_sample_weight_zero_rows_do_not_matter(circles):
 # -- regressor ------------------------------------------------------------------
 
 
+@pytest.mark.keras
 def test_regressor_single_and_multi_output(regression_data):
     X, y = regression_data
     single = Reg(**TINY).fit(X, y)
@@ -379,6 +391,7 @@ def test_regressor_single_and_multi_output(regression_data):
     assert multi.model_.layers[-1].units == 2
 
 
+@pytest.mark.keras
 def test_exported_model_of_a_multi_output_regressor_predicts_its_targets(
     regression_data,
 ):
@@ -531,6 +544,7 @@ def test_wrong_feature_count_at_predict(circles):
         est.predict(np.zeros((4, 3)))
 
 
+@pytest.mark.keras
 def test_predict_before_fit_raises_not_fitted():
     from sklearn.exceptions import NotFittedError
 
@@ -636,7 +650,7 @@ def test_fits_differing_only_in_training_noise_share_one_predict_program(circles
     ]
     for params in variants:
         Clf(**{**TINY, **params}).fit(*circles).predict(circles[0])
-    kinds = [key[1] for key in engine._api._PROGRAMS._items]
+    kinds = [key[0] for key in engine._api._PROGRAMS._items]
     assert kinds.count("predict") == 1
     assert kinds.count("loop") == len(variants)
 

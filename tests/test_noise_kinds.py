@@ -42,8 +42,6 @@ from skrobust._validation import validate_params
 from skrobust.engine import _core
 from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
 
-JAX = keras.backend.backend() == "jax"
-needs_jax = pytest.mark.skipif(not JAX, reason="batched training needs JAX")
 # 60 epochs (one compiled chunk of 64) of 2 mini-batches stay below the
 # TensorFlow engine's XLA threshold, where compilation is fast.
 FAST = dict(
@@ -530,6 +528,7 @@ def test_multiclass_label_flip_picks_uniformly_among_the_other_classes(k):
     assert not np.any(every.argmax(axis=1) == y)
 
 
+@pytest.mark.keras
 def test_label_smoothing_matches_keras_categorical_crossentropy():
     k, s = 4, 0.2
     spec = NetworkSpec(
@@ -557,6 +556,7 @@ def test_label_smoothing_matches_keras_categorical_crossentropy():
     assert not np.allclose(ours, plain, rtol=1e-3)
 
 
+@pytest.mark.keras
 def test_label_smoothing_matches_keras_binary_crossentropy():
     s = 0.3
     spec = NetworkSpec(
@@ -811,6 +811,7 @@ PREDICTION_CASES = {
 }
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("case", list(PREDICTION_CASES))
 def test_noise_never_acts_at_prediction(case):
     cls, params = PREDICTION_CASES[case]
@@ -829,6 +830,7 @@ def test_noise_never_acts_at_prediction(case):
         assert not np.allclose(noisy, model_out, rtol=1e-3)
 
 
+@pytest.mark.keras
 def test_keras_predict_of_the_fitted_model_matches():
     X, y = _binary_data()
     est = _fit(Clf, CLF_ALL, X, y)
@@ -983,6 +985,7 @@ def _round_trip(est, tmp_path, name):
     return load(path), path
 
 
+@pytest.mark.keras
 def test_save_load_keeps_multiplicative_and_label_noise(tmp_path):
     X, y = _binary_data()
     est = _fit(Clf, CLF_ALL, X, y)
@@ -1099,7 +1102,6 @@ REG_GRID = {"target_noise_std": [0.0, 0.5], "noise_std": [0.0, 0.3]}
 REG_MEMBERS = 4 * 3
 
 
-@needs_jax
 def test_batched_search_over_the_kinds_matches_grid_search_cv():
     X, y = _binary_data()
     base = dict(FAST, noise_type="multiplicative", noise_position=SITES)
@@ -1124,7 +1126,6 @@ def test_batched_search_over_the_kinds_matches_grid_search_cv():
     assert ours.best_params_ == ref.best_params_
 
 
-@needs_jax
 def test_batched_members_with_every_kind_equal_their_plain_fits():
     X, y = _binary_data()
     est = Clf(**{**FAST, **CLF_ALL})
@@ -1144,7 +1145,6 @@ def _unequal_scales():
     return X * [1.0, 10.0, 0.1], y
 
 
-@needs_jax
 def test_batched_regressor_search_with_target_and_feature_scaled_noise():
     X, y = _unequal_scales()
     base = dict(FAST, noise_position="input", noise_scale="feature")

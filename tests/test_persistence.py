@@ -38,6 +38,9 @@ LABELS = {
     "bool": np.array([True, False] * 6),
 }
 
+# What Keras builds and reads is checked on every Keras backend (tests/run.py).
+pytestmark = pytest.mark.keras
+
 
 @pytest.fixture(scope="module")
 def fitted():

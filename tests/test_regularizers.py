@@ -30,7 +30,6 @@ from skrobust._network import NetworkSpec, init_weights
 from skrobust._plan import schedule_steps
 from skrobust.engine import _core, _optim
 
-JAX = keras.backend.backend() == "jax"
 NEW = ("alpha", "weight_decay", "warmup_steps", "decay_start", "decay_steps")
 # Three or four mini-batches of 11 for the 50 rows' 3-fold training folds.
 FAST = dict(
@@ -140,6 +139,7 @@ def test_alpha_adds_scikit_learns_penalty_on_the_same_weights(task):
 # -- weight decay and schedules: Keras's -----------------------------------------
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(
     "name, keras_optimizer, extra",
     [
@@ -316,7 +316,6 @@ def test_a_fit_inside_its_warm_up_starts_from_a_zero_learning_rate(data):
         assert not np.array_equal(ka, km)
 
 
-@pytest.mark.skipif(not JAX, reason="batched training needs JAX")
 def test_a_batched_grid_over_the_new_values_is_one_run_of_plain_fits(data):
     from skrobust.model_selection._batched import evaluate
 

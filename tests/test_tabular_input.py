@@ -5,7 +5,6 @@ categories and gaps in ``skrobust demo --data``."""
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,8 +245,7 @@ def test_batched_search_on_sparse_X_equals_it_on_dense_X(sparse_data):
         sparse.cv_results_["mean_test_score"], dense.cv_results_["mean_test_score"]
     )
     assert sparse.batch_info_["n_batched"] == dense.batch_info_["n_batched"]
-    if keras.backend.backend() == "jax":
-        assert sparse.batch_info_["n_batched"] == 6
+    assert sparse.batch_info_["n_batched"] == 6
 
 
 def test_batched_search_through_a_sparse_pipeline_matches_grid_search(zip_table):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
@@ -55,10 +54,9 @@ def repeat_variants(
     are paired.
 
     Each variant is ``estimator`` with the variant's parameters set (named
-    with ``prefix``, e.g. a pipeline step's ``"noisymlpclassifier__"``). On
-    a backend that batches (JAX), the variants and repeats that share a split
-    train together in one vectorized run; elsewhere each fit runs alone, so
-    ``progress`` moves with every fit.
+    with ``prefix``, e.g. a pipeline step's ``"noisymlpclassifier__"``). The
+    variants and repeats that share a split train together in one vectorized
+    run.
     """
     results = [VariantResult(v) for v in variants]
     for res in results:
@@ -72,9 +70,7 @@ def repeat_variants(
     scorer = check_scoring(estimator)
     for train, test, reps in splits.values():
         members = [(res, r) for r in reps for res in results]
-        # The batched engine is JAX's; on other backends the members are
-        # ordinary fits, one call each so that the bar moves.
-        size = len(members) if keras.backend.backend() == "jax" else 1
+        size = len(members)
         for i in range(0, len(members), size):
             chunk = members[i : i + size]
             candidates = [
@@ -107,8 +103,8 @@ def repeat_variants(
 def _noise_grid_search(estimator, param_grid, X, y, cv):
     """Cross-validated search over the noise level.
 
-    ``BatchedGridSearchCV`` gives ``GridSearchCV``'s results; on the JAX
-    backend it trains every (noise level, split) pair as one vectorized run.
+    ``BatchedGridSearchCV`` gives ``GridSearchCV``'s results; it trains every
+    (noise level, split) pair as one vectorized run.
     """
     # refit=False: the demo reports the scores, not a refitted best model.
     return BatchedGridSearchCV(estimator, param_grid, cv=cv, refit=False).fit(X, y)
