@@ -51,9 +51,10 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
     _score_name = "score"
 
     @abstractmethod
-    def _encode_targets(self, y):
-        """Validate ``y``, set target attributes, return (task, n_outputs,
-        y in the engine's layout)."""
+    def _encode_targets(self, y, reset=True, classes=None):
+        """Validate ``y``, set target attributes (``reset``) or check ``y``
+        against them, return (task, n_outputs, y in the engine's layout).
+        ``classes``: a classifier's classes, given to ``partial_fit``."""
 
     @abstractmethod
     def _outputs_problem(self, spec) -> str | None:
@@ -76,15 +77,18 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
         check_float32_range(X)
         return X
 
-    def _training_data(self, X, y, sample_weight):
+    def _training_data(self, X, y, sample_weight, incremental=False, classes=None):
         """Validated training arrays: ``(X, y in the engine's layout, sample
         weights times class weights, task, n_outputs)``; sets the input and
-        target attributes (``n_features_in_``, ``classes_`` ...)."""
+        target attributes (``n_features_in_``, ``classes_`` ...), except on a
+        ``partial_fit`` call after the first (``incremental`` with a fitted
+        estimator), which checks ``X`` and ``y`` against them."""
+        reset = not (incremental and hasattr(self, "_weights"))
         X, y = validate_data(
             self,
             X,
             y,
-            reset=True,
+            reset=reset,
             accept_sparse=["csr", "csc"],
             dtype=np.float64,
             ensure_all_finite=True,
@@ -98,15 +102,34 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
             )
-        task, n_outputs, y_enc = self._encode_targets(y)
+        task, n_outputs, y_enc = self._encode_targets(y, reset=reset, classes=classes)
         weights = weights * self._class_weights(y_enc, task)
         return X, y_enc, weights, task, n_outputs
 
-    def _fit(self, X, y, sample_weight=None):
-        plan = _plan.plan_fit(self, X, y, sample_weight)
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        plan = _plan.plan_fit(
+            self, X, y, sample_weight, incremental=incremental, classes=classes
+        )
         result = self._train(plan)
-        _plan.apply_result(self, plan.spec, result, stacklevel=3)
+        _plan.apply_result(self, plan, result, stacklevel=3)
         return self
+
+    # -- scikit-learn's MLP attributes -----------------------------------------
+    @property
+    def coefs_(self) -> list:
+        """The kernels of the ``Dense`` layers, as scikit-learn's
+        ``coefs_``: a list of arrays of shape (n_inputs, n_units), the
+        output layer's last (for an ensemble, the first member's)."""
+        check_is_fitted(self)
+        return [np.asarray(k) for k in self._members_weights()[0]["params"]["kernels"]]
+
+    @property
+    def intercepts_(self) -> list:
+        """The biases of the ``Dense`` layers, as scikit-learn's
+        ``intercepts_``: a list of arrays of shape (n_units,) (for an
+        ensemble, the first member's)."""
+        check_is_fitted(self)
+        return [np.asarray(b) for b in self._members_weights()[0]["params"]["biases"]]
 
     def _network_spec(self, n_features, n_outputs, task):
         """The structure these parameters describe for data of this shape."""
@@ -148,6 +171,8 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
                     m.seed,
                     plan.epochs,
                     progress=progress,
+                    opt=m.opt,
+                    step=m.step,
                 )
                 for m in plan.members
             ]
@@ -268,8 +293,9 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
 
 def _vectorizes(plan) -> bool:
     """Whether the members of ``plan`` train as one vectorized run: without
-    a validation set (the batched loop has no validation pass)."""
-    return not plan.cfg.has_val
+    a validation set (the batched loop has no validation pass) and from a
+    fresh optimizer."""
+    return not plan.cfg.has_val and all(m.opt is None for m in plan.members)
 
 
 def _train_vectorized(plan) -> list:

@@ -71,11 +71,13 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         lr_schedule="constant",
         warmup_fraction=0.0,
         epochs=200,
-        batch_size=32,
+        batch_size="auto",
         shuffle=True,
         validation_fraction=None,
         early_stopping=False,
+        tol=1e-4,
         patience=10,
+        warm_start=False,
         label_smoothing=0.0,
         label_flip_rate=0.0,
         class_weight=None,
@@ -88,6 +90,9 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``X`` and class labels ``y``.
+
+        With ``warm_start`` on a fitted estimator, training carries on from
+        its weights and optimizer state (``y`` must hold the same classes).
 
         Parameters
         ----------
@@ -107,7 +112,52 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         """
         return self._fit(X, y, sample_weight)
 
-    def _encode_targets(self, y):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train one epoch on ``X`` and ``y``, carrying on from the weights
+        and optimizer state of earlier calls (or of ``fit``).
+
+        Each call is one pass over the given rows in mini-batches of
+        ``batch_size``, as scikit-learn's ``partial_fit``: a table too
+        large for memory can be trained on chunk by chunk. Calls with
+        chunks of equal size reuse one compiled program. ``early_stopping``
+        and the convergence stop do not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data of this call.
+        y : array-like of shape (n_samples,)
+            Class labels; each must be one of ``classes``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole data set, e.g. ``np.unique(y_all)``:
+            required on the first call (a chunk need not hold them all),
+            and if given later, the same as on the first.
+
+        Returns
+        -------
+        self : NoisyMLPClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "_weights")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None:
+            if not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"`classes={np.unique(classes)!r}` is not the same as on last "
+                    f"call to partial_fit, was: {self.classes_!r}"
+                )
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            incremental=True,
+            classes=None if classes is None else np.unique(classes),
+        )
+
+    def _encode_targets(self, y, reset=True, classes=None):
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. "
@@ -125,9 +175,21 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
             raise ValueError(f"Unknown label type: {type_of_target(y)!r}.")
-        encoder = LabelEncoder()
-        y_int = encoder.fit_transform(y)
-        self.classes_ = encoder.classes_
+        if classes is None and not reset:
+            classes = self.classes_
+        if classes is None:
+            encoder = LabelEncoder()
+            y_int = encoder.fit_transform(y)
+            self.classes_ = encoder.classes_
+        else:
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if len(unknown):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` "
+                    f"has {classes}. 'y' has {np.unique(y)}."
+                )
+            self.classes_ = classes
+            y_int = np.searchsorted(classes, y)
         n_classes = len(self.classes_)
         if n_classes < 2:
             raise ValueError(

@@ -41,6 +41,7 @@ class FitPlan:
     hyper: dict  # engine.hyper_arrays
     members: tuple  # one Member per network of the ensemble (one by default)
     epochs: int
+    continued: bool = False  # carries on from the fitted state (warm start)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Member:
     weights: dict  # initial weights
     seed: int  # seed of the training loop's random draws
     w: np.ndarray | None = None  # the member's row weights (bootstrap), or None
+    opt: dict | None = None  # optimizer state to carry on from (warm start)
+    step: int = 0  # optimizer steps already taken (warm start)
 
     def data(self, data: dict) -> dict:
         """The plan's arrays as this member trains on them."""
@@ -77,40 +80,100 @@ def random_seeds(random_state, n: int, *more: int) -> list[int]:
     return lists if more else lists[0]
 
 
-def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
+def resolve_batch_size(batch_size, n_train: int) -> int:
+    """The mini-batch size of a fit on ``n_train`` rows: ``"auto"`` is
+    scikit-learn's ``min(200, n_train)``; any size is capped at the rows."""
+    if batch_size == "auto":
+        return min(200, n_train)
+    return min(int(batch_size), n_train)
+
+
+def continuation_seed(seed: int, n: int) -> int:
+    """The training seed of the ``n``-th continuation (``partial_fit`` call
+    or warm-started ``fit``) of a fit seeded ``seed``: independent of it,
+    so a continued fit never replays the draws it has seen."""
+    if n == 0:
+        return seed
+    return int(np.random.default_rng([seed, n]).integers(0, 2**31 - 1))
+
+
+def plan_fit(
+    estimator, X, y, sample_weight=None, *, incremental=False, classes=None
+) -> FitPlan:
     """Validate the parameters and data of ``estimator.fit(X, y,
     sample_weight)`` and compute what training needs. Sets the input and
-    target attributes (``n_features_in_``, ``classes_`` ...)."""
+    target attributes (``n_features_in_``, ``classes_`` ...).
+
+    A fitted estimator with ``warm_start`` (or ``incremental``, one
+    ``partial_fit`` epoch) continues from its weights and optimizer state.
+    """
     validate_params(estimator)
-    X, y_enc, weights, task, n_outputs = estimator._training_data(X, y, sample_weight)
+    previous = _continued_state(estimator, incremental)
+    old_classes = getattr(estimator, "classes_", None)
+    X, y_enc, weights, task, n_outputs = estimator._training_data(
+        X, y, sample_weight, incremental=incremental, classes=classes
+    )
+    if (
+        previous is not None
+        and not incremental
+        and old_classes is not None
+        and not np.array_equal(old_classes, estimator.classes_)
+    ):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in "
+            f"the previous call to fit. Previously got {old_classes}, `y` has "
+            f"{estimator.classes_}"
+        )
     k = estimator.n_members
     # The first three seeds are a single network's, whatever the ensemble:
     # member 0 of an ensemble without bootstrap is the plain fit.
     (seed_init, seed_train, seed_split), extra, boot = random_seeds(
         estimator.random_state, 3, 2 * (k - 1), k if estimator.bootstrap else 0
     )
-    X, y_enc, weights, X_val, y_val = _hold_out(
-        estimator, X, y_enc, weights, task, seed_split
-    )
+    if incremental:
+        # One epoch over the given rows; scikit-learn's partial_fit holds
+        # nothing out and does not stop early either.
+        X_val = y_val = None
+        epochs = 1
+    else:
+        X, y_enc, weights, X_val, y_val = _hold_out(
+            estimator, X, y_enc, weights, task, seed_split
+        )
+        epochs = estimator.epochs
     spec = estimator._network_spec(X.shape[1], n_outputs, task)
     cfg = engine.make_config(
         optimizer=estimator.optimizer,
-        batch_size=estimator.batch_size,
+        batch_size=resolve_batch_size(estimator.batch_size, X.shape[0]),
         n_train=X.shape[0],
         shuffle=estimator.shuffle,
         has_val=X_val is not None,
-        early_stopping=estimator.early_stopping,
+        early_stopping=estimator.early_stopping and not incremental,
         patience=estimator.patience,
-        epochs=estimator.epochs,
+        epochs=epochs,
         verbose=estimator.verbose,
+        convergence=estimator.tol is not None and not incremental,
     )
     data = engine.prepare_data(X, y_enc, weights, X_val, y_val, cfg.batch_size)
     seeds = [(seed_init, seed_train), *zip(extra[0::2], extra[1::2], strict=True)]
+    if previous is not None and previous["spec"] != spec:
+        if incremental:
+            raise ValueError(
+                f"partial_fit cannot change the network of a fitted "
+                f"{type(estimator).__name__}: its parameters or the data's "
+                f"shape describe another structure than the first call's."
+            )
+        previous = None  # warm_start with another structure starts afresh
     members = tuple(
         Member(
-            weights=init_weights(spec, s_init),
-            seed=s_train,
+            weights=init_weights(spec, s_init)
+            if previous is None
+            else previous["weights"][i],
+            seed=s_train
+            if previous is None
+            else continuation_seed(s_train, previous["continuations"] + 1),
             w=_bootstrap_weights(data["w"], X.shape[0], boot[i]) if boot else None,
+            opt=None if previous is None else previous["opt"][i],
+            step=0 if previous is None else previous["step"][i],
         )
         for i, (s_init, s_train) in enumerate(seeds)
     )
@@ -120,8 +183,33 @@ def plan_fit(estimator, X, y, sample_weight=None) -> FitPlan:
         data=data,
         hyper=engine.hyper_arrays(**estimator._hyperparameters(X, y_enc)),
         members=members,
-        epochs=estimator.epochs,
+        epochs=epochs,
+        continued=previous is not None,
     )
+
+
+def _continued_state(estimator, incremental):
+    """What a continued fit starts from (weights, optimizer state and step
+    per member, the spec, how many continuations came before), or None for
+    a fresh start."""
+    if not (incremental or estimator.warm_start):
+        return None
+    if not hasattr(estimator, "_weights"):
+        return None
+    weights = estimator._members_weights()
+    if len(weights) != estimator.n_members:
+        return None
+    # A loaded file or an older pickle keeps no optimizer state: the
+    # optimizer starts afresh from the fitted weights.
+    opt = getattr(estimator, "_opt", None) or [None] * len(weights)
+    step = getattr(estimator, "_step", None) or [0] * len(weights)
+    return {
+        "spec": estimator._spec,
+        "weights": weights,
+        "opt": opt,
+        "step": step,
+        "continuations": getattr(estimator, "_continuations", 0),
+    }
 
 
 def _bootstrap_weights(w, n, seed):
@@ -211,6 +299,10 @@ def engine_hyper(params: dict, X, y_enc) -> dict:
     }
     if hyper["learning_rate"] is None:
         hyper["learning_rate"] = DEFAULT_LEARNING_RATE[params["optimizer"]]
+    if hyper["tol"] is None:
+        # Without the convergence stop, early stopping counts any
+        # improvement of the validation loss.
+        hyper["tol"] = 0.0
     per_column = params["noise_scale"] == "feature"
     hyper["input_noise_scale"] = _column_std(X) if per_column else np.ones(X.shape[1])
     if "target_noise_std" in params:
@@ -232,7 +324,7 @@ def schedule_steps(params: dict, n_train: int) -> dict:
       ``_knobs.NO_DECAY``;
     * ``decay_steps``: the steps from there to the end of the fit.
     """
-    batch_size = min(params["batch_size"], n_train)
+    batch_size = resolve_batch_size(params["batch_size"], n_train)
     total = params["epochs"] * math.ceil(n_train / batch_size)
     warmup = params["warmup_fraction"] * total
     start = {
@@ -253,40 +345,75 @@ def _column_std(a):
     return np.std(np.asarray(a, dtype=np.float64), axis=0)
 
 
-def apply_result(estimator, spec, result, *, stacklevel) -> None:
-    """Write ``engine.TrainResult`` ``result`` of training ``spec`` into the
+def apply_result(estimator, plan, result, *, stacklevel) -> None:
+    """Write ``engine.TrainResult`` ``result`` of training ``plan`` into the
     estimator (a list of them, one per member, for an ensemble); warn (at
-    ``stacklevel`` from the caller) if training diverged."""
-    if isinstance(result, list | tuple):
-        results = list(result)
-        set_fitted_state(
-            estimator,
-            spec,
-            [r.weights for r in results],
-            [estimator._rename_history(r.history) for r in results],
-            [r.n_iter for r in results],
-            [r.best_epoch for r in results],
-        )
-        diverged = [i for i, r in enumerate(results) if r.diverged]
-        if diverged:
-            warn_diverged(
-                estimator,
-                [results[i].n_iter for i in diverged],
-                stacklevel=stacklevel + 1,
-                members=diverged,
-            )
-        return
+    ``stacklevel`` from the caller) if training diverged or ran all its
+    epochs without converging. A continued fit (``plan.continued``) extends
+    the fitted history."""
+    results = list(result) if isinstance(result, list | tuple) else [result]
+    ensemble = isinstance(result, list | tuple)
+    histories = [estimator._rename_history(r.history) for r in results]
+    n_iters = [r.n_iter for r in results]
+    best_epochs = [r.best_epoch for r in results]
+    t_before = 0
+    if plan.continued:
+        previous = estimator.__dict__.get("members_history_") or [estimator.history_]
+        previous_n = estimator.__dict__.get("members_n_iter_") or [estimator.n_iter_]
+        histories = [
+            {k: list(p.get(k, [])) + v for k, v in h.items()}
+            for p, h in zip(previous, histories, strict=True)
+        ]
+        best_epochs = [
+            None if b is None else b + n
+            for b, n in zip(best_epochs, previous_n, strict=True)
+        ]
+        n_iters = [n + m for n, m in zip(n_iters, previous_n, strict=True)]
+        t_before = getattr(estimator, "t_", 0)
     set_fitted_state(
         estimator,
-        spec,
-        result.weights,
-        estimator._rename_history(result.history),
-        result.n_iter,
-        result.best_epoch,
+        plan.spec,
+        [r.weights for r in results] if ensemble else results[0].weights,
+        histories if ensemble else histories[0],
+        n_iters if ensemble else n_iters[0],
+        best_epochs if ensemble else best_epochs[0],
     )
-    if result.diverged:
-        warn_diverged(estimator, result.n_iter, stacklevel=stacklevel + 1)
+    estimator._opt = [r.opt for r in results]
+    estimator._step = [r.step for r in results]
+    estimator._continuations = (
+        getattr(estimator, "_continuations", 0) + 1 if plan.continued else 0
+    )
+    # scikit-learn's t_: training samples seen, counted per epoch.
+    n_rows = int(np.sum(plan.data["mask"]))
+    estimator.t_ = t_before + max(r.n_iter for r in results) * n_rows
+    diverged = [i for i, r in enumerate(results) if r.diverged]
+    if diverged:
+        warn_diverged(
+            estimator,
+            [results[i].n_iter for i in diverged] if ensemble else results[0].n_iter,
+            stacklevel=stacklevel + 1,
+            members=diverged if ensemble else None,
+        )
+    stops = plan.cfg.convergence or plan.cfg.early_stopping
+    if stops and any(
+        not (r.converged or r.diverged) and r.n_iter == plan.epochs for r in results
+    ):
+        warnings.warn(
+            f"{type(estimator).__name__}: the maximum number of epochs "
+            f"({plan.epochs}) was reached and the optimization hasn't converged "
+            f"yet. Raise epochs, or set tol=None to train a fixed number of "
+            f"epochs without this warning.",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
 
+
+# scikit-learn's names of the output activations (``out_activation_``).
+SKLEARN_OUTPUT_ACTIVATIONS = {
+    "sigmoid": "logistic",
+    "softmax": "softmax",
+    "linear": "identity",
+}
 
 _MEMBER_ATTRIBUTES = ("members_history_", "members_n_iter_", "members_best_epoch_")
 
@@ -318,13 +445,24 @@ def set_fitted_state(estimator, spec, weights, history, n_iter, best_epoch) -> N
     estimator.loss_curve_ = list(history["loss"])
     estimator.n_iter_ = n_iter
     estimator.n_outputs_ = spec.n_outputs
-    estimator.out_activation_ = spec.output_activation
-    if best_epoch is None:
-        estimator.__dict__.pop("best_epoch_", None)
-        estimator.__dict__.pop("best_loss_", None)
-    else:
+    estimator.out_activation_ = SKLEARN_OUTPUT_ACTIVATIONS[spec.output_activation]
+    for attr in ("best_epoch_", "validation_scores_", "best_validation_score_"):
+        estimator.__dict__.pop(attr, None)
+    # scikit-learn's meanings: the best training loss, or with a
+    # validation split the validation scores (accuracy / R^2) per epoch.
+    estimator.best_loss_ = min(history["loss"]) if history["loss"] else None
+    score_key = f"val_{estimator._score_name}"
+    if score_key in history:
+        estimator.validation_scores_ = list(history[score_key])
+        estimator.best_validation_score_ = (
+            history[score_key][best_epoch]
+            if best_epoch is not None
+            else max(history[score_key], default=None)
+        )
+    if best_epoch is not None:
         estimator.best_epoch_ = best_epoch
-        estimator.best_loss_ = history["val_loss"][best_epoch]
+        # scikit-learn leaves best_loss_ None under early stopping.
+        estimator.best_loss_ = None
 
 
 def mean_history(histories: list) -> dict:

@@ -62,11 +62,13 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         lr_schedule="constant",
         warmup_fraction=0.0,
         epochs=200,
-        batch_size=32,
+        batch_size="auto",
         shuffle=True,
         validation_fraction=None,
         early_stopping=False,
+        tol=1e-4,
         patience=10,
+        warm_start=False,
         target_noise_std=0.0,
         n_members=1,
         bootstrap=False,
@@ -96,7 +98,33 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         """
         return self._fit(X, y, sample_weight)
 
-    def _encode_targets(self, y):
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``X`` and ``y``, carrying on from the weights
+        and optimizer state of earlier calls (or of ``fit``).
+
+        Each call is one pass over the given rows in mini-batches of
+        ``batch_size``, as scikit-learn's ``partial_fit``: a table too
+        large for memory can be trained on chunk by chunk. Calls with
+        chunks of equal size reuse one compiled program. ``early_stopping``
+        and the convergence stop do not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data of this call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : NoisyMLPRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_targets(self, y, reset=True, classes=None):
         try:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
@@ -108,8 +136,14 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
             raise ValueError("Input y contains NaN or infinity.")
         if np.max(np.abs(y)) > FLOAT32_MAX:
             raise ValueError("Input y contains values too large for float32.")
-        self._y_ndim = y.ndim
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        if not reset and (y.ndim != self._y_ndim or y2.shape[1] != self.n_outputs_):
+            raise ValueError(
+                f"y has {y2.shape[1]} target column(s) of {y.ndim} dimension(s), "
+                f"but {type(self).__name__} was fitted on "
+                f"{self.n_outputs_} of {self._y_ndim}."
+            )
+        self._y_ndim = y.ndim
         return "regression", y2.shape[1], y2.astype(np.float32)
 
     def _outputs_problem(self, spec):

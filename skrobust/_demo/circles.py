@@ -44,6 +44,8 @@ def circles_model(settings: Settings, params=None, seed=0, **extra):
         (settings.hidden_units,),
         epochs=settings.epochs,
         batch_size=32,
+        # The tutorials train a fixed 4000 epochs: no convergence stop.
+        tol=None,
         random_state=seed,
         **(params or {}),
         **extra,
@@ -75,6 +77,8 @@ def _bn_model(settings: Settings, params=None, seed=0, **extra):
         learning_rate=0.01,
         momentum=0.9,
         epochs=settings.bn_epochs,
+        batch_size=32,
+        tol=None,
         random_state=seed,
         **(params or {}),
         **extra,

@@ -73,6 +73,9 @@ def run_csv(
     common = {
         "hidden_layer_sizes": (settings.hidden_units,),
         "epochs": settings.epochs,
+        # Every variant trains the budget's epochs, so the comparison is of
+        # equal training (``--param tol=...`` turns the stop back on).
+        "tol": None,
         **({} if settings.batch_size is None else {"batch_size": settings.batch_size}),
         **settings.estimator_params,
     }

@@ -94,6 +94,7 @@ ENGINE_VALUES = (
 READ_WHEN = {
     "always": lambda spec, cfg: True,
     "sgd": lambda spec, cfg: cfg.optimizer == "sgd",
+    "stopping": lambda spec, cfg: cfg.convergence or cfg.early_stopping,
     "noise_layers": lambda spec, cfg: bool(spec.noise_sites),
     "additive_input_noise": lambda spec, cfg: (
         "input" in spec.noise_sites and spec.noise_type == "additive"

@@ -118,10 +118,14 @@ KNOBS = (
     ),
     Knob(
         "batch_size",
-        32,
-        (Interval(numbers.Integral, 1, None),),
-        "int",
-        "Mini-batch size (Keras's default); capped at the number of samples.",
+        "auto",
+        (Interval(numbers.Integral, 1, None), Options(("auto",))),
+        'int or "auto"',
+        """
+        Mini-batch size, capped at the number of training samples.
+        ``"auto"`` is scikit-learn's ``min(200, n_samples)``; the
+        tutorials' Keras loops use 32.
+        """,
     ),
     Knob(
         "shuffle",
@@ -148,15 +152,49 @@ KNOBS = (
         (Options((True, False)),),
         "bool",
         """
-        Stop when the validation loss has not improved for ``patience``
-        epochs, and keep the weights of the best epoch.
+        Hold out ``validation_fraction`` (0.1 by default) of the training
+        data, stop when the validation loss has not improved by at least
+        ``tol`` for more than ``patience`` epochs, and keep the weights of
+        the epoch with the lowest validation loss.
         """,
+    ),
+    Knob(
+        "tol",
+        1e-4,
+        (None, Interval(numbers.Real, 0, None, closed="left")),
+        "float or None",
+        """
+        The convergence stop, as scikit-learn's MLP: when the training loss
+        (with ``early_stopping``, the validation loss) has not improved by
+        at least ``tol`` for more than ``patience`` consecutive epochs,
+        training stops. If the fit runs all its ``epochs`` without
+        stopping, a ``ConvergenceWarning`` says so. ``None`` switches the
+        stop off (every fit runs all ``epochs``, without the warning), as
+        the tutorials' fixed-epoch studies need.
+        """,
+        engine="scalar",
+        read_when="stopping",
     ),
     Knob(
         "patience",
         10,
         (Interval(numbers.Integral, 1, None),),
         "int",
-        "Epochs without improvement before early stopping.",
+        """
+        Epochs in a row without an improvement of at least ``tol`` that
+        are tolerated: one more stops training (scikit-learn's
+        ``n_iter_no_change``).
+        """,
+    ),
+    Knob(
+        "warm_start",
+        False,
+        (Options((True, False)),),
+        "bool",
+        """
+        When set, ``fit`` on a fitted estimator with the same network
+        structure continues from its weights and optimizer state instead of
+        starting afresh (as scikit-learn's ``warm_start``).
+        """,
     ),
 )

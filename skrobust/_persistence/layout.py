@@ -22,6 +22,7 @@ SCALAR_ATTRIBUTES = {
     "best_loss_": "float",
     "_y_ndim": "int",
     "loss_curve_": "floats",
+    "t_": "int",
     "history_": "history",
     # Ensembles (n_members > 1) only.
     "members_history_": "histories",

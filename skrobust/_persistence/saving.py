@@ -71,7 +71,7 @@ def save(estimator, path) -> None:
         "arrays": {},
     }
     for attr in SCALAR_ATTRIBUTES:
-        if attr in estimator.__dict__:
+        if estimator.__dict__.get(attr) is not None:
             meta["attributes"][attr] = encode(
                 _plain_attr(getattr(estimator, attr)), attr
             )

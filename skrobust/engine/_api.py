@@ -108,7 +108,11 @@ def make_config(
     patience,
     epochs,
     verbose=0,
+    convergence=False,
 ) -> TrainConfig:
+    """The compile-time configuration of a fit. ``convergence``: stop when
+    the training loss stalls (``tol`` and ``patience``); with
+    ``early_stopping`` the validation loss is watched instead."""
     batch_size = min(batch_size, n_train)
     n_batches = math.ceil(n_train / batch_size)
     keys = ("loss", "score") + (("val_loss", "val_score") if has_val else ())
@@ -121,8 +125,8 @@ def make_config(
         early_stopping=bool(early_stopping),
         patience=int(patience),
         chunk=chunk_size(epochs, verbose),
-        fit_steps=1 << max(0, math.ceil(math.log2(max(epochs * n_batches, 1)))),
         history_keys=keys,
+        convergence=bool(convergence) and not early_stopping,
     )
 
 
@@ -234,13 +238,18 @@ def used_hyper(spec, cfg, hyper: dict) -> dict:
     return {k: v for k, v in hyper.items() if k in keys}
 
 
-def train(spec, cfg, weights, data, hyper, seed, epochs, progress=None) -> TrainResult:
+def train(
+    spec, cfg, weights, data, hyper, seed, epochs, progress=None, opt=None, step=0
+) -> TrainResult:
     """Train ``weights`` for up to ``epochs`` epochs; return NumPy weights.
 
-    ``progress``, if given, is called with the number of epochs each chunk ran.
+    ``progress``, if given, is called with the number of epochs each chunk
+    ran. ``opt`` and ``step`` (a previous result's) carry the optimizer's
+    state on (a continued fit passes a new ``seed``, so that it does not
+    replay the random draws it has seen).
     """
     loop = compiled_program(("loop", spec, cfg), lambda: _compile_loop(spec, cfg))
-    state = _core.init_state(spec, cfg, weights, to_device)
+    state = _core.init_state(spec, cfg, weights, to_device, opt, step)
     data = to_device(pad_rows(data, cfg))
     hyper = to_device(used_hyper(spec, cfg, hyper))
     key = _random.make_key(seed)

@@ -281,28 +281,32 @@ def train_score(spec, score_sum, count, y_ss):
     return score_sum / count
 
 
-def init_state(spec, cfg, weights, to_device):
+def init_state(spec, cfg, weights, to_device, opt=None, step=0):
     """The training loop's state before the first epoch, its arrays made by
-    the backend's ``to_device``: weights, optimizer slots, counters, the
-    rollback point (``prev``) and, with early stopping, the best epoch."""
+    ``to_device``: weights, optimizer slots (``opt`` and ``step`` carry on
+    from an earlier fit; by default fresh), counters, the rollback point
+    (``prev``) and, with a stop rule, the best loss so far (and with early
+    stopping the best epoch's weights)."""
     params = to_device(weights["params"])
     bn = to_device(weights["bn_state"])
-    opt = init_optimizer(cfg.optimizer, params)
+    opt = init_optimizer(cfg.optimizer, params) if opt is None else to_device(opt)
     counters = {
-        "step": np.int32(0),
+        "step": np.int32(step),
         "n_iter": np.int32(0),
         "diverged": np.bool_(False),
         "stopped": np.bool_(False),
     }
     state = {"params": params, "opt": opt, "bn": bn, **to_device(counters)}
     state["prev"] = (params, opt, bn, state["step"])
-    if cfg.early_stopping:
+    if cfg.early_stopping or cfg.convergence:
         best = {
             "best_loss": np.float32(np.inf),
-            "best_epoch": np.int32(-1),
             "wait": np.int32(0),
+            "converged": np.bool_(False),
         }
-        state.update(best_params=params, best_bn=bn, **to_device(best))
+        state.update(to_device(best))
+    if cfg.early_stopping:
+        state.update(best_params=params, best_bn=bn, best_epoch=to_device(np.int32(-1)))
     return state
 
 

@@ -46,12 +46,11 @@ class TrainConfig:
     early_stopping: bool
     patience: int
     chunk: int
-    # Mini-batch steps of the whole fit, rounded up to a power of two (so
-    # that nearby epoch counts share a program). It never depends on
-    # ``verbose``, so a fit trains identically with and without a progress
-    # bar.
-    fit_steps: int = 0
     history_keys: tuple[str, ...] = field(default=("loss", "score"))
+    # The convergence stop on the training loss (scikit-learn's ``tol`` and
+    # ``n_iter_no_change``); early stopping watches the validation loss
+    # instead.
+    convergence: bool = False
 
 
 @dataclass
@@ -61,6 +60,12 @@ class TrainResult:
     n_iter: int
     diverged: bool
     best_epoch: int | None
+    # Whether the convergence stop or early stopping ended the fit.
+    converged: bool = False
+    # The optimizer's state and step count after the last epoch, to carry on
+    # from (``partial_fit``, ``warm_start``).
+    opt: dict | None = None
+    step: int = 0
 
 
 def make_epoch(spec, cfg):
@@ -69,7 +74,9 @@ def make_epoch(spec, cfg):
     ``epoch(st, data, hyper, ekey, u, e) -> (new_state, record)`` runs every
     mini-batch of epoch ``e`` in the row order given by the sort keys ``u``
     with the random stream ``ekey``, rolls back to the previous epoch's start
-    on divergence and, with ``cfg.early_stopping``, keeps the best weights.
+    on divergence, with ``cfg.early_stopping`` keeps the best weights, and
+    with ``cfg.early_stopping`` or ``cfg.convergence`` stops when the
+    monitored loss has stalled.
     """
     bs, nb = cfg.batch_size, cfg.n_batches
     loss_and_grads = jax.value_and_grad(
@@ -144,15 +151,22 @@ def make_epoch(spec, cfg):
             record["val_loss"] = val_loss
             record["val_score"] = _core.train_score(spec, vscore, nv, data["y_val_ss"])
             monitor = val_loss
-        if cfg.early_stopping:
-            improved = jnp.logical_and(finite, monitor < st["best_loss"])
-            new["best_loss"] = _where(improved, monitor, st["best_loss"])
-            new["best_params"], new["best_bn"] = _where(
-                improved, (params, bn), (st["best_params"], st["best_bn"])
-            )
-            new["best_epoch"] = _where(improved, e, st["best_epoch"])
+        if cfg.early_stopping or cfg.convergence:
+            # scikit-learn's rule: an epoch counts as no improvement unless
+            # it beats the best so far by at least ``tol``; the fit stops
+            # once more than ``patience`` epochs in a row did not.
+            best = jnp.logical_and(finite, monitor < st["best_loss"])
+            improved = jnp.logical_and(finite, monitor < st["best_loss"] - hyper["tol"])
+            new["best_loss"] = _where(best, monitor, st["best_loss"])
             new["wait"] = _where(improved, 0, st["wait"] + 1)
-            stopped = jnp.logical_or(stopped, new["wait"] >= cfg.patience)
+            converged = new["wait"] > cfg.patience
+            new["converged"] = converged
+            stopped = jnp.logical_or(stopped, converged)
+        if cfg.early_stopping:
+            new["best_params"], new["best_bn"] = _where(
+                best, (params, bn), (st["best_params"], st["best_bn"])
+            )
+            new["best_epoch"] = _where(best, e, st["best_epoch"])
         new["stopped"] = stopped
         return new, record
 
@@ -303,4 +317,7 @@ def to_result(cfg, out, rows) -> TrainResult:
         n_iter=n_iter,
         diverged=bool(out["diverged"]),
         best_epoch=best_epoch,
+        converged=bool(out.get("converged", False)),
+        opt=out["opt"],
+        step=int(out["step"]),
     )
