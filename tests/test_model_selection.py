@@ -1,13 +1,11 @@
 """BatchedGridSearchCV and batched_cross_validate: the same results as
-scikit-learn's GridSearchCV and cross_validate, with no leakage between folds.
+scikit-learn's GridSearchCV and cross_validate, with no leakage between folds,
+and the same results whatever ``n_jobs``.
 
-On the JAX backend the members train batched. On TensorFlow every member
-falls back to an ordinary fit (batching needs JAX), so a comparison with
-GridSearchCV there would compare plain fits with plain fits: the TensorFlow
-run checks only that fallback, exactly, and the search front end (layout of
-the results, refit, error scores, splitting) is backend-independent code
-proven on JAX. Tiny networks and one shared configuration keep the number of
-compiled programs (the slow part) small.
+The batched path trains with the JAX engine. Until that engine runs under
+every Keras backend, these tests run on the JAX backend only (``needs_jax``).
+Tiny networks and one shared configuration keep the number of compiled
+programs (the slow part) small.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
@@ -25,18 +23,21 @@ from sklearn.model_selection import (
     StratifiedKFold,
     cross_validate,
 )
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
-from skrobust.model_selection import BatchedGridSearchCV, batched_cross_validate
+from skrobust.model_selection import (
+    BatchedGridSearchCV,
+    _batched,
+    batched_cross_validate,
+)
 
 JAX = keras.backend.backend() == "jax"
-# Every test below but the first one is about the batched path.
 needs_jax = pytest.mark.skipif(
     not JAX,
-    reason="batched training needs JAX; on TensorFlow the search runs plain "
-    "fits (test_tensorflow_fits_every_member_plainly)",
+    reason="the batched engine runs under KERAS_BACKEND=jax until it runs "
+    "under every backend",
 )
 FAST = dict(
     hidden_layer_sizes=(8,), epochs=6, learning_rate=0.05, batch_size=16, random_state=0
@@ -53,26 +54,6 @@ def _weights(est):
 def _assert_same_fit(a, b, atol=1e-4):
     for wa, wb in zip(_weights(a), _weights(b), strict=True):
         assert_allclose(wa, wb, atol=atol, rtol=1e-4)
-
-
-@pytest.mark.skipif(JAX, reason="the fallback of the TensorFlow backend")
-def test_tensorflow_fits_every_member_plainly(circles):
-    X, y = circles
-    est = NoisyMLPClassifier(**FAST)
-    grid = {"noise_std": [0.0, 0.3]}
-    ours = BatchedGridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, y)
-    assert ours.batch_info_["n_members"] == ours.batch_info_["n_fallback"] == 6
-    assert ours.batch_info_["n_batched"] == ours.batch_info_["n_runs"] == 0
-    [reason] = ours.batch_info_["fallback_reasons"]
-    assert "'tensorflow' Keras backend" in reason
-    # Plain fits of the same clones: GridSearchCV's results exactly.
-    ref = GridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, y)
-    for key in ref.cv_results_:
-        if "test_score" in key or "train_score" in key:
-            np.testing.assert_array_equal(
-                ours.cv_results_[key], ref.cv_results_[key], err_msg=key
-            )
-    np.testing.assert_array_equal(ours.predict_proba(X), ref.predict_proba(X))
 
 
 @needs_jax
@@ -313,3 +294,60 @@ def test_stratified_splits_by_default_for_classifiers(circles):
     assert_allclose(
         a.cv_results_["split0_test_score"], b.cv_results_["split0_test_score"]
     )
+
+
+@needs_jax
+def test_padded_runs_give_each_member_its_own_fit(circles, monkeypatch):
+    # Three networks with distinct seeds in runs of two: the second run is
+    # padded with a throw-away copy, which no member gets.
+    runs, original = [], _batched.plan_runs
+
+    def plan_runs(*args):
+        runs.extend(original(*args))
+        return runs
+
+    monkeypatch.setattr(_batched, "plan_runs", plan_runs)
+    X, y = circles
+    est = NoisyMLPClassifier(noise_std=0.3, **FAST)
+    out = batched_cross_validate(
+        est,
+        X,
+        y,
+        cv=ShuffleSplit(n_splits=1, test_size=20, random_state=0),
+        random_states=[0, 1, 2],
+        max_members=2,
+        return_estimator=True,
+        return_indices=True,
+    )
+    assert [len(run.seeds) for run in runs] == [2, 2]
+    assert [len(run.owners) for run in runs] == [2, 1]
+    train = out["indices"]["train"][0]
+    for rs, member in zip([0, 1, 2], out["estimator"], strict=True):
+        _assert_same_fit(
+            member, clone(est).set_params(random_state=rs).fit(X[train], y[train])
+        )
+
+
+@needs_jax
+def test_results_do_not_depend_on_n_jobs(circles):
+    # One run of two networks and two plain fits (the LogisticRegression
+    # candidate) share one pool of workers. A member's weights depend in
+    # their last bit on how many networks share its run (a run of one
+    # differs from a run of two), and the log loss shows it: runs cut by
+    # n_jobs would fail here.
+    X, y = circles
+    mlp = NoisyMLPClassifier(
+        (4,), epochs=3, learning_rate=0.05, batch_size=16, random_state=0
+    )
+    grid = [{"clf__noise_std": [0.3]}, {"clf": [LogisticRegression()]}]
+    kw = dict(cv=KFold(2, shuffle=True, random_state=0), scoring="neg_log_loss")
+    pipe = Pipeline([("clf", mlp)])
+    one = BatchedGridSearchCV(pipe, grid, n_jobs=1, **kw).fit(X, y)
+    two = BatchedGridSearchCV(pipe, grid, n_jobs=2, **kw).fit(X, y)
+    assert one.batch_info_ == two.batch_info_
+    assert one.batch_info_["n_runs"] == 1 and one.batch_info_["n_fallback"] == 2
+    for key, value in one.cv_results_.items():
+        if "time" not in key:
+            assert_array_equal(two.cv_results_[key], value, err_msg=key)
+    assert two.best_index_ == one.best_index_
+    assert_array_equal(two.predict_proba(X), one.predict_proba(X))

@@ -2,9 +2,10 @@
 
 :class:`BatchedGridSearchCV` and :func:`batched_cross_validate` are drop-ins
 for scikit-learn's ``GridSearchCV`` and ``cross_validate`` over skrobust
-estimators: on the JAX backend, candidates x folds x seeds of one network
-structure train together in one ``jax.vmap``-ed loop, and anything that cannot
-batch falls back to ordinary fits.
+estimators: candidates x folds x seeds of one network structure train
+together in ``jax.vmap``-ed loops, split into runs that ``n_jobs`` workers
+share (a Dask cluster's workers under joblib's ``dask`` backend), and
+anything that cannot batch falls back to ordinary fits in the same workers.
 
 :func:`compare_candidates` turns any search's ``cv_results_`` into paired,
 corrected comparisons of its candidates with a baseline candidate.

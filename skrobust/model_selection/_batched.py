@@ -5,9 +5,10 @@ Both :class:`~skrobust.model_selection.BatchedGridSearchCV` and
 list of candidate parameter settings and a list of (train, test) splits. Each
 pair is a *member*. Members whose final estimator is a skrobust MLP trained
 without a validation split are grouped by network structure and training
-configuration and trained together by ``skrobust.engine._jax_batched`` (JAX
-backend only); every other member is fitted the ordinary way (clone, set
-parameters, fit), so results are correct whatever the estimator.
+configuration and trained together by ``skrobust.engine._jax_batched``, in
+runs that a joblib pool of ``n_jobs`` workers shares with the plain fits;
+every other member is fitted the ordinary way (clone, set parameters, fit),
+so results are correct whatever the estimator.
 
 A member whose estimator is a seed ensemble (``n_members=k``) contributes
 its k networks to the run (each with the initial weights, seed and bootstrap
@@ -16,7 +17,7 @@ weights of the plain fit's plan) and gets them back as one fitted ensemble.
 This module holds the driver, :func:`evaluate`, and its :class:`Report`; the
 pieces it drives live in ``_fit_and_score`` (the plain path and scoring),
 ``_grouping`` (which members batch and which run each joins) and
-``_training_runs`` (the batched runs themselves).
+``_training_runs`` (the batched runs: planned here, trained in workers).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from skrobust.model_selection._fit_and_score import (
     take,
 )
 from skrobust.model_selection._grouping import _batch_plan, _fitted, _prepare_member
-from skrobust.model_selection._training_runs import _train_runs
+from skrobust.model_selection._training_runs import apply_runs, plan_runs, train_run
 
 
 @dataclasses.dataclass
@@ -147,52 +148,56 @@ def evaluate(
                 plain.append((c, s))
     report.n_batched = len(members)
     report.n_fallback = len(plain)
-    if members:
-        report.n_runs = _train_runs(members, memory_budget, max_members, verbose)
-        for m in members:
-            res = _new_result()
-            res["batched"] = True
-            res["fit_time"] = m.prep_time
-            train, test = splits[m.split]
-            fitted = _fitted(m)
-            _score_member(
-                res,
-                fitted,
-                X,
-                y,
-                train,
-                test,
-                scorer,
-                multimetric,
-                return_train_score,
-                error_score,
-            )
-            if return_estimator:
-                res["estimator"] = fitted
-            results[m.cand][m.split] = res
-    if plain:
-        if verbose:
-            print(
-                f"[batched] {len(plain)} ordinary fits: {report.fallback_reasons}",
-                flush=True,
-            )
-        out = Parallel(n_jobs=n_jobs)(
-            delayed(_plain_member)(
-                estimator,
-                candidates[c],
-                X,
-                y,
-                *splits[s],
-                fit_params,
-                scorer,
-                multimetric,
-                return_train_score,
-                return_estimator,
-                error_score,
-            )
-            for c, s in plain
+    runs = plan_runs(members, memory_budget, max_members, verbose) if members else []
+    report.n_runs = len(runs)
+    if plain and verbose:
+        print(
+            f"[batched] {len(plain)} ordinary fits: {report.fallback_reasons}",
+            flush=True,
         )
-        for (c, s), res in zip(plain, out, strict=True):
-            results[c][s] = res
+    # One pool for the batched runs and the plain fits, the runs first (they
+    # are the long tasks), so no worker waits while another has work.
+    tasks = [delayed(train_run)(*run.arguments(memory_budget)) for run in runs]
+    tasks += [
+        delayed(_plain_member)(
+            estimator,
+            candidates[c],
+            X,
+            y,
+            *splits[s],
+            fit_params,
+            scorer,
+            multimetric,
+            return_train_score,
+            return_estimator,
+            error_score,
+        )
+        for c, s in plain
+    ]
+    out = Parallel(n_jobs=n_jobs)(tasks) if tasks else []
+    apply_runs(members, runs, out[: len(runs)])
+    for m in members:
+        res = _new_result()
+        res["batched"] = True
+        res["fit_time"] = m.prep_time
+        train, test = splits[m.split]
+        fitted = _fitted(m)
+        _score_member(
+            res,
+            fitted,
+            X,
+            y,
+            train,
+            test,
+            scorer,
+            multimetric,
+            return_train_score,
+            error_score,
+        )
+        if return_estimator:
+            res["estimator"] = fitted
+        results[m.cand][m.split] = res
+    for (c, s), res in zip(plain, out[len(runs) :], strict=True):
+        results[c][s] = res
     _warn_failures(results, error_score)
     return results, report

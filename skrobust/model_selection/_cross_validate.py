@@ -1,5 +1,5 @@
 """:func:`batched_cross_validate`: ``cross_validate`` whose folds (and seeds)
-train as one vectorized JAX run."""
+train as vectorized JAX runs."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ def batched_cross_validate(
     """Evaluate one configuration over folds (and seeds) in one batched run.
 
     Same arguments and return value as
-    :func:`sklearn.model_selection.cross_validate`; on the JAX backend every
-    fold of a skrobust estimator (alone or ending a ``Pipeline``) trains as a
-    member of one ``jax.vmap``-ed loop, and anything else falls back to
-    ordinary fits (see :class:`BatchedGridSearchCV`).
+    :func:`sklearn.model_selection.cross_validate`; every fold of a skrobust
+    estimator (alone or ending a ``Pipeline``) trains as a member of a
+    ``jax.vmap``-ed loop, and anything else falls back to ordinary fits (see
+    :class:`BatchedGridSearchCV`).
 
     Parameters
     ----------
@@ -48,7 +48,8 @@ def batched_cross_validate(
 return_indices, error_score :
         As in ``cross_validate``.
     n_jobs : int, default=None
-        Parallel jobs for the fallback fits only.
+        Workers that share the batched runs and the fallback fits, as in
+        :class:`BatchedGridSearchCV`.
     params : dict, default=None
         Fit parameters (``sample_weight`` keeps the folds batched).
     random_states : sequence of int, default=None

@@ -1,7 +1,7 @@
 """Which members can train batched, and which run each one joins.
 
 A candidate can batch when its final estimator is a skrobust MLP trained
-without a validation split on the JAX backend (``_batch_plan``). Each of its
+without a validation split (``_batch_plan``). Each of its
 (candidate, split) members then gets the plain fit's plan (``_prepare_member``)
 and two keys: ``group``, the network structure and training configuration
 that one compiled loop needs, and ``flags``, the random operations it
@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import keras
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
@@ -41,8 +40,6 @@ class _Member:
 def _batch_plan(est, fit_params):
     """(final estimator, final step name or None, sample-weight key) when the
     candidate can join a batched run, else a reason string."""
-    if keras.backend.backend() != "jax":
-        return f"the {keras.backend.backend()!r} Keras backend (batching needs JAX)"
     name = None
     final = est
     if isinstance(est, Pipeline):

@@ -1,5 +1,5 @@
-""":class:`BatchedGridSearchCV`: ``GridSearchCV`` whose fits train as one
-vectorized JAX run per network structure."""
+""":class:`BatchedGridSearchCV`: ``GridSearchCV`` whose fits train as
+vectorized JAX runs, one network structure per run."""
 
 from __future__ import annotations
 
@@ -34,24 +34,30 @@ def _delegate_has(attr):
 
 
 class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
-    """Exhaustive search over a parameter grid, training many fits as one
-    vectorized JAX run.
+    """Exhaustive search over a parameter grid, training many fits together
+    in vectorized JAX runs.
 
     A drop-in for :class:`sklearn.model_selection.GridSearchCV` over a
     skrobust estimator (alone or as the last step of a ``Pipeline``). Every
-    (candidate, fold) pair is a *member*. On the JAX backend, members whose
-    network has the same structure and training configuration train together
-    in one ``jax.vmap``-ed loop: noise stds, dropout rates, learning rate,
+    (candidate, fold) pair is a *member*. Members whose network has the same
+    structure and training configuration train together in ``jax.vmap``-ed
+    loops: noise stds, dropout rates, learning rate,
     momentum, seed and the fold itself are per-member data. Each member equals
     the plain fit ``GridSearchCV`` would make (same initial weights, shuffles
     and noise draws) up to float rounding. Members that share a seed, which is
     every member when ``random_state`` is a fixed int, share every random draw
     (common random numbers), drawn once per step for all of them.
 
-    Anything that cannot batch falls back to ordinary fits with the same
-    results ``GridSearchCV`` gives: other estimators, ``validation_fraction``
-    or ``early_stopping``, ``class_weight``, fit parameters other than
-    ``sample_weight``, and the TensorFlow backend.
+    The members of a structure are cut into runs of a size fixed by the
+    grid and the data (``max_members``), never by ``n_jobs``, and joblib
+    spreads the runs over ``n_jobs`` worker processes (over a Dask cluster's
+    workers inside ``joblib.parallel_config(backend="dask")``): the results
+    are bit-identical whatever ``n_jobs``.
+
+    Anything that cannot batch falls back to ordinary fits, in the same pool
+    of workers, with the same results ``GridSearchCV`` gives: other
+    estimators, ``validation_fraction`` or ``early_stopping``,
+    ``class_weight``, and fit parameters other than ``sample_weight``.
 
     Parameters
     ----------
@@ -63,8 +69,10 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
     scoring : str, callable, list, tuple, dict or None, default=None
         As in ``GridSearchCV`` (``None``: the estimator's ``score``).
     n_jobs : int, default=None
-        Parallel jobs for the fallback fits only (batched members already
-        share one run).
+        Worker processes (joblib, ``loky`` by default) that share the
+        batched runs and the fallback fits; ``None`` means 1 unless a
+        ``joblib.parallel_config`` says otherwise, ``-1`` all CPUs. Each
+        worker compiles the programs of the runs it trains once.
     refit : bool, str or callable, default=True
         Refit the best candidate on all of ``X`` with a plain fit; with
         multiple metrics, the metric's name (or a callable) choosing it.
@@ -77,10 +85,15 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
     return_train_score : bool, default=False
         Also score each member on its training rows.
     memory_budget : int, default=None
-        Bytes one batched run may use (estimated); larger groups are split
-        into equal chunks. ``None`` means 1 GiB.
+        Bytes one batched run may use (estimated), in each worker: a worker
+        trains one run at a time, so ``n_jobs`` workers together may use
+        ``n_jobs`` times this. Larger groups are cut into equal runs.
+        ``None`` means 1 GiB.
     max_members : int, default=None
-        At most this many members per batched run.
+        At most this many networks per batched run (a seed ensemble of k
+        members counts k). ``None``: 8 on a CPU, where a network's cost
+        hardly falls in larger runs and smaller runs share out over
+        ``n_jobs`` workers; on a GPU, as many as ``memory_budget`` allows.
 
     Attributes
     ----------

@@ -1,46 +1,158 @@
-"""Train the runs of grouped members, one vectorized JAX loop per run.
+"""Plan the vectorized runs of grouped members, train them in workers, and
+hand each member its fitted networks.
 
-Each run stacks its members' networks (a seed ensemble, ``n_members=k``,
-contributes k networks, each with the initial weights, seed and bootstrap
-weights of the plain fit's plan), trains them together with
-``skrobust.engine._jax_batched`` and hands each member its fitted networks
-back: one network, or an ensemble's k as one fitted ensemble.
+The parent plans (:func:`plan_runs`): each group of members is one network
+structure and flag set (``_grouping``); its networks (a seed ensemble,
+``n_members=k``, contributes k, each with the initial weights, seed and
+bootstrap weights of the plain fit's plan) are stacked and cut into runs of
+at most :func:`run_size` networks. A worker trains one run
+(:func:`train_run`: ``skrobust.engine._jax_batched.train_members`` on the
+run's stacked NumPy arrays, spec, config and seeds, nothing else) and
+returns NumPy ``TrainResult`` objects; the parent writes them into the
+members in a fixed order (:func:`apply_runs`).
+
+Why the cut does not depend on ``n_jobs``: a member's result in a vmapped
+run depends, in the last bit of float32, on how many networks share the run
+(XLA vectorizes the batched matrix products differently for different batch
+sizes: the same member trained in runs of 30, 6 and 1 networks differs by up
+to 6e-8 in its weights). Runs are therefore a function of the grid, the
+data and ``max_members`` / ``memory_budget`` only, so that any ``n_jobs``
+gives bit-identical results, and every run of a group has the same size
+(the last one padded with throw-away copies) so that one compiled program
+per worker serves them all.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import time
 
 from skrobust import engine
 from skrobust._plan import apply_result
 from skrobust.model_selection._grouping import _SWITCHES, _assign_flags
 
+# Networks per run on a CPU when ``max_members`` is None. On a CPU a
+# member's cost barely falls beyond a few members per run, so runs this
+# small lose little and give ``n_jobs`` workers a share each (a grid of 12
+# candidates x 5 folds is 8 runs). A GPU's cost per member keeps falling up
+# to hundreds of members per run: there only the memory budget cuts.
+CPU_RUN_SIZE = 8
 
-def _networks(members):
-    """One (member, network) pair per network to train: an ensemble
-    candidate (``n_members=k``) contributes its k networks."""
-    return [(m, net) for m in members for net in m.plan.members]
+
+@dataclasses.dataclass
+class Run:
+    """One vectorized run: what its worker needs, and whose networks it holds."""
+
+    spec: object
+    cfg: object
+    weights: list
+    data: dict
+    hyper: dict
+    seeds: list
+    epochs: int
+    # (member, index of the network in the member) for each network of the
+    # run that is not padding; padding comes last.
+    owners: list
+
+    def arguments(self, memory_budget):
+        """``train_run``'s arguments: NumPy arrays, spec, config, seeds."""
+        return (
+            self.spec,
+            self.cfg,
+            self.weights,
+            self.data,
+            self.hyper,
+            self.seeds,
+            self.epochs,
+            memory_budget,
+        )
 
 
-def _stack_group(members):
-    """The networks' plain-fit arrays stacked (each padded with masked rows
-    to the widest member) and their hyperparameters; ``members`` as
-    :func:`_networks` returns them."""
+def train_run(spec, cfg, weights, data, hyper, seeds, epochs, memory_budget):
+    """Worker side: train one run; its NumPy ``TrainResult`` objects and the
+    seconds it took."""
     from skrobust.engine import _jax_batched
 
-    datas = [net.data(m.plan.data) for m, net in members]
-    data, hyper = _jax_batched.stack_members(datas, [m.plan.hyper for m, _ in members])
+    start = time.perf_counter()
+    out = _jax_batched.train_members(
+        spec, cfg, weights, data, hyper, seeds, epochs, memory_budget=memory_budget
+    )
+    return out, time.perf_counter() - start
+
+
+def run_size(max_members):
+    """The most networks per run before the memory budget: ``max_members``,
+    or :data:`CPU_RUN_SIZE` on a CPU and no limit elsewhere."""
+    if max_members is not None:
+        return int(max_members)
+    import jax
+
+    return CPU_RUN_SIZE if jax.default_backend() == "cpu" else None
+
+
+def _networks(members):
+    """One (member, network index) pair per network to train: an ensemble
+    candidate (``n_members=k``) contributes its k networks."""
+    return [(m, j) for m in members for j in range(len(m.plan.members))]
+
+
+def _stack_group(nets):
+    """The networks' plain-fit arrays stacked (each padded with masked rows
+    to the widest network of the group, so every run of the group has one
+    shape) and their hyperparameters; ``nets`` as :func:`_networks` returns
+    them."""
+    from skrobust.engine import _jax_batched
+
+    datas = [m.plan.members[j].data(m.plan.data) for m, j in nets]
+    data, hyper = _jax_batched.stack_members(datas, [m.plan.hyper for m, _ in nets])
     return data, hyper, data["X"].shape[1]
 
 
-def _train_runs(members, memory_budget, max_members, verbose):
+def _cut(seeds, size):
+    """Runs of one group as (network indices, seeds), padding included.
+
+    As ``train_members`` runs them: the networks of each shared seed
+    together (one draw for all), the networks whose seed nobody shares
+    together. Each such set is cut into equal runs of at most ``size``; the
+    last is padded with copies of its first network, under the same seed in
+    a shared-seed run and under seeds the run does not use otherwise in a
+    run of distinct seeds (so it stays one run of distinct seeds)."""
+    by_seed: dict = {}
+    for i, s in enumerate(seeds):
+        by_seed.setdefault(int(s), []).append(i)
+    sets = [(idx, True) for idx in by_seed.values() if len(idx) > 1]
+    lonely = [idx[0] for idx in by_seed.values() if len(idx) == 1]
+    if lonely:
+        sets.append((lonely, False))
+    runs = []
+    for idx, shared in sets:
+        n_runs = math.ceil(len(idx) / size) if size else 1
+        per_run = math.ceil(len(idx) / n_runs)
+        for r in range(n_runs):
+            part = idx[r * per_run : (r + 1) * per_run]
+            run_seeds = [int(seeds[i]) for i in part]
+            n_pad = per_run - len(part)
+            if shared:
+                pad_seeds = run_seeds[:1] * n_pad
+            else:
+                used = set(run_seeds)
+                fresh = (s for s in itertools.count() if s not in used)
+                pad_seeds = list(itertools.islice(fresh, n_pad))
+            runs.append((part + part[:1] * n_pad, run_seeds + pad_seeds))
+    return runs
+
+
+def plan_runs(members, memory_budget, max_members, verbose):
+    """The runs that train ``members``' networks, in a fixed order."""
     from skrobust.engine import _jax_batched
 
+    size_limit = run_size(max_members)
     groups: dict = {}
     for m in members:
         groups.setdefault(m.group, []).append(m)
-    n_runs = 0
+    runs = []
     for key, group in groups.items():
         base, optimizer, eff_bs, shuffle, epochs = key
         target = _assign_flags(group)
@@ -48,7 +160,6 @@ def _train_runs(members, memory_budget, max_members, verbose):
         for m in group:
             sub.setdefault(target[m.flags], []).append(m)
         for flags, ms in sub.items():
-            n_runs += 1
             sites, noise_type, on = flags
             spec = dataclasses.replace(
                 base,
@@ -68,32 +179,49 @@ def _train_runs(members, memory_budget, max_members, verbose):
                 patience=10,
                 epochs=epochs,
             )
+            # The worker's train_members computes the same cap from the same
+            # budget and width, so it trains each run whole.
+            size = _jax_batched.members_per_run(spec, cfg, n_max, memory_budget)
+            if size_limit is not None:
+                size = min(size, size_limit)
+            cut = _cut([m.plan.members[j].seed for m, j in nets], size)
             if verbose:
                 print(
-                    f"[batched] training {len(nets)} networks together: "
-                    f"{spec.hidden_layer_sizes} units, noise at {spec.noise_sites}, "
-                    f"{epochs} epochs",
+                    f"[batched] training {len(nets)} networks in {len(cut)} "
+                    f"runs of {len(cut[0][0])}: {spec.hidden_layer_sizes} units, "
+                    f"noise at {spec.noise_sites}, {epochs} epochs",
                     flush=True,
                 )
-            start = time.perf_counter()
-            out = _jax_batched.train_members(
-                spec,
-                cfg,
-                [net.weights for _, net in nets],
-                data,
-                hyper,
-                [net.seed for _, net in nets],
-                epochs,
-                memory_budget=memory_budget,
-                max_members=max_members,
-            )
-            # Each candidate's fit time is its networks' share of the run.
-            per_network = (time.perf_counter() - start) / len(nets)
-            done = 0
-            for m in ms:
-                k = len(m.plan.members)
-                result = out[done] if k == 1 else out[done : done + k]
-                done += k
-                apply_result(m.final, m.plan.spec, result, stacklevel=2)
-                m.prep_time += per_network * k
-    return n_runs
+            for idx, seeds in cut:
+                runs.append(
+                    Run(
+                        spec=spec,
+                        cfg=cfg,
+                        weights=[
+                            nets[i][0].plan.members[nets[i][1]].weights for i in idx
+                        ],
+                        data={k: v[idx] for k, v in data.items()},
+                        hyper={k: v[idx] for k, v in hyper.items()},
+                        seeds=seeds,
+                        epochs=epochs,
+                        owners=[nets[i] for i in dict.fromkeys(idx)],
+                    )
+                )
+    return runs
+
+
+def apply_runs(members, runs, outputs):
+    """Write each run's results (``train_run``'s outputs, in ``runs``' order)
+    into its members, member by member in ``members``' order."""
+    results: dict = {id(m): [None] * len(m.plan.members) for m in members}
+    for run, (out, seconds) in zip(runs, outputs, strict=True):
+        # Each network's fit time is its share of its run.
+        share = seconds / len(run.owners)
+        for (m, j), result in zip(run.owners, out, strict=False):
+            results[id(m)][j] = result
+            m.prep_time += share
+    for m in members:
+        got = results[id(m)]
+        apply_result(
+            m.final, m.plan.spec, got[0] if len(got) == 1 else got, stacklevel=2
+        )
