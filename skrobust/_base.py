@@ -117,17 +117,19 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
     # -- scikit-learn's MLP attributes -----------------------------------------
     @property
     def coefs_(self) -> list:
-        """The kernels of the ``Dense`` layers, as scikit-learn's
-        ``coefs_``: a list of arrays of shape (n_inputs, n_units), the
-        output layer's last (for an ensemble, the first member's)."""
+        """The kernels of the ``Dense`` layers, as scikit-learn's ``coefs_``.
+
+        A list of arrays of shape (n_inputs, n_units), the output layer's
+        last (for an ensemble, the first member's)."""
         check_is_fitted(self)
         return [np.asarray(k) for k in self._members_weights()[0]["params"]["kernels"]]
 
     @property
     def intercepts_(self) -> list:
-        """The biases of the ``Dense`` layers, as scikit-learn's
-        ``intercepts_``: a list of arrays of shape (n_units,) (for an
-        ensemble, the first member's)."""
+        """The biases of the ``Dense`` layers, as scikit-learn's ``intercepts_``.
+
+        A list of arrays of shape (n_units,) (for an ensemble, the first
+        member's)."""
         check_is_fitted(self)
         return [np.asarray(b) for b in self._members_weights()[0]["params"]["biases"]]
 
@@ -337,11 +339,26 @@ ATTRIBUTES_DOC = """
     loss_curve_ : list of float
         The training loss per epoch (``history_["loss"]``).
     n_iter_ : int
-        Epochs run.
+        Epochs run (over all calls, with ``warm_start`` or ``partial_fit``).
+    t_ : int
+        Training samples seen, as scikit-learn counts them: ``n_iter_``
+        times the training rows.
+    best_loss_ : float or None
+        The lowest training loss of the fit; None with early stopping (as
+        scikit-learn's).
+    validation_scores_ : list of float
+        With a validation split (``validation_fraction`` or
+        ``early_stopping``), the validation {score} per epoch.
+    best_validation_score_ : float
+        With a validation split, the validation {score} of the kept weights
+        (early stopping) or the best epoch's.
     best_epoch_ : int
         With early stopping, the (0-based) epoch whose weights were kept.
-    best_loss_ : float
-        With early stopping, the validation loss of that epoch.
+    coefs_ : list of ndarray of shape (n_inputs, n_units)
+        The kernels of the ``Dense`` layers, as scikit-learn's ``coefs_``.
+    intercepts_ : list of ndarray of shape (n_units,)
+        The biases of the ``Dense`` layers, as scikit-learn's
+        ``intercepts_``.
     members_history_ : list of dict
         Ensembles only (``n_members > 1``): each member's ``history_``;
         ``history_`` and ``loss_curve_`` are then the members' mean per
@@ -354,6 +371,7 @@ ATTRIBUTES_DOC = """
     n_outputs_ : int
         Units of the output layer (1 for binary problems).
     out_activation_ : str
-        Keras name of the output activation: ``"sigmoid"``, ``"softmax"``
-        or ``"linear"``.
+        The output activation in scikit-learn's names: ``"logistic"``,
+        ``"softmax"`` or ``"identity"`` (Keras's ``sigmoid``, ``softmax``,
+        ``linear``).
 """

@@ -99,10 +99,10 @@ class NoisyMLPRegressor(RegressorMixin, BaseNoisyMLP):
         return self._fit(X, y, sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Train one epoch on ``X`` and ``y``, carrying on from the weights
-        and optimizer state of earlier calls (or of ``fit``).
+        """Train one epoch on ``X`` and ``y``, carrying on from earlier calls.
 
-        Each call is one pass over the given rows in mini-batches of
+        It keeps the weights and optimizer state of earlier calls (or of
+        ``fit``). Each call is one pass over the given rows in mini-batches of
         ``batch_size``, as scikit-learn's ``partial_fit``: a table too
         large for memory can be trained on chunk by chunk. Calls with
         chunks of equal size reuse one compiled program. ``early_stopping``

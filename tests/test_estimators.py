@@ -286,21 +286,24 @@ STOPPING = dict(
 @pytest.mark.keras
 def test_early_stopping_stops_and_restores_the_best_epoch(circles):
     X, y = circles
-    est = Clf(**STOPPING, epochs=400, early_stopping=True, patience=5).fit(X, y)
+    est = Clf(**STOPPING, epochs=400, early_stopping=True, patience=5, tol=0.0)
+    est.fit(X, y)
     proba = est.predict_proba(X)
     assert est.n_iter_ < 400
     val = est.history_["val_loss"]
     assert est.best_epoch_ == int(np.argmin(val))
-    assert est.n_iter_ == est.best_epoch_ + 1 + 5
-    assert est.best_loss_ == pytest.approx(min(val))
+    # scikit-learn's rule: more than ``patience`` epochs without improvement.
+    assert est.n_iter_ == est.best_epoch_ + 1 + 5 + 1
+    # scikit-learn keeps best_loss_ for the training loss, None here.
+    assert est.best_loss_ is None
     # The kept weights are the best epoch's: a fit stopped by hand after that
     # epoch (same split, no early stopping) ends on the best validation loss
     # and predicts the same ...
-    best = Clf(**STOPPING, epochs=est.best_epoch_ + 1).fit(X, y)
-    assert best.history_["val_loss"][-1] == pytest.approx(est.best_loss_, rel=1e-4)
+    best = Clf(**STOPPING, epochs=est.best_epoch_ + 1, tol=None).fit(X, y)
+    assert best.history_["val_loss"][-1] == pytest.approx(min(val), rel=1e-4)
     np.testing.assert_allclose(proba, best.predict_proba(X), rtol=1e-4, atol=1e-5)
     # ... and not the last epoch's, which differ.
-    last = Clf(**STOPPING, epochs=est.n_iter_).fit(X, y)
+    last = Clf(**STOPPING, epochs=est.n_iter_, tol=None).fit(X, y)
     assert np.abs(proba - last.predict_proba(X)).max() > 1e-3
     # The exported Keras model holds the restored weights too.
     keras_p = np.asarray(est.model_(X.astype("float32"), training=False))[:, 0]

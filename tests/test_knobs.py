@@ -96,9 +96,9 @@ def test_none_in_a_constraint_list_allows_none():
 @pytest.mark.parametrize(
     ("cls", "y", "n_outputs", "activation"),
     [
-        (NoisyMLPClassifier, [0, 1] * 4, 1, "sigmoid"),
+        (NoisyMLPClassifier, [0, 1] * 4, 1, "logistic"),
         (NoisyMLPClassifier, [0, 1, 2, 3] * 2, 4, "softmax"),
-        (NoisyMLPRegressor, np.zeros((8, 2)), 2, "linear"),
+        (NoisyMLPRegressor, np.zeros((8, 2)), 2, "identity"),
     ],
 )
 def test_fit_sets_n_outputs_and_out_activation(cls, y, n_outputs, activation):
