@@ -502,7 +502,9 @@ def test_divergence_after_some_epochs_keeps_the_last_finite_epoch(kind):
     assert np.all(np.isfinite(est.loss_curve_))
     assert np.all(np.isfinite(_flat_weights(est)))
     # Same seed, stopped by hand at the last finite epoch: same weights.
-    short = _div_make(kind, optimizer="sgd", learning_rate=lr, epochs=est.n_iter_)
+    short = _div_make(
+        kind, optimizer="sgd", learning_rate=lr, epochs=est.n_iter_, tol=None
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         short.fit(X_DIV, Y_DIV[kind])

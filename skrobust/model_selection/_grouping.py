@@ -89,6 +89,8 @@ def _prepare_member(
         cfg.batch_size,
         cfg.shuffle,
         plan.epochs,
+        cfg.convergence,
+        cfg.patience,
     )
     return _Member(
         cand=cand,

@@ -154,7 +154,7 @@ def plan_runs(members, memory_budget, max_members, verbose):
         groups.setdefault(m.group, []).append(m)
     runs = []
     for key, group in groups.items():
-        base, optimizer, eff_bs, shuffle, epochs = key
+        base, optimizer, eff_bs, shuffle, epochs, convergence, patience = key
         target = _assign_flags(group)
         sub: dict = {}
         for m in group:
@@ -176,8 +176,9 @@ def plan_runs(members, memory_budget, max_members, verbose):
                 shuffle=shuffle,
                 has_val=False,
                 early_stopping=False,
-                patience=10,
+                patience=patience,
                 epochs=epochs,
+                convergence=convergence,
             )
             # The worker's train_members computes the same cap from the same
             # budget and width, so it trains each run whole.
@@ -222,6 +223,4 @@ def apply_runs(members, runs, outputs):
             m.prep_time += share
     for m in members:
         got = results[id(m)]
-        apply_result(
-            m.final, m.plan.spec, got[0] if len(got) == 1 else got, stacklevel=2
-        )
+        apply_result(m.final, m.plan, got[0] if len(got) == 1 else got, stacklevel=2)
