@@ -17,15 +17,18 @@ Usage::
     python benchmarks/accuracy_equivalence.py --epochs 4000   # the tutorials' length
 
 Each side runs in its own process (the Keras backend is fixed at import):
-skrobust on every backend in ``--skrobust-backends``, Keras ``Model.fit`` on
-``--keras-backend`` (JAX by default: the same model, several times faster
-per epoch than on TensorFlow).
+skrobust as each engine of ``--skrobust-engines`` (``harness.py``; default
+``skrobust``, the default install; ``skrobust-kjax`` trains the same way in
+JAX with Keras on JAX), Keras ``Model.fit`` on ``--keras-backend`` (JAX by
+default: the same model, several times faster per epoch than on
+TensorFlow).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +39,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, keras_model, load, worker_env  # noqa: E402
+from harness import SKROBUST_ENGINES, fresh_cache_dir, worker_env  # noqa: E402
+from workloads import WORKLOADS, keras_model, load  # noqa: E402
 
 
 def _accuracies(side: str, seeds, epochs) -> list[float]:
@@ -56,9 +60,17 @@ def _accuracies(side: str, seeds, epochs) -> list[float]:
     return out
 
 
-def collect(side: str, backend: str, seeds, epochs) -> list[float]:
-    """Test accuracies of one side, trained in a fresh process on ``backend``."""
-    env = worker_env(backend)
+def collect(side: str, backend: str | None, seeds, epochs) -> list[float]:
+    """Test accuracies of one side, trained in a fresh process with
+    ``KERAS_BACKEND=backend`` (unset for None) and an empty program cache."""
+    cache = fresh_cache_dir()
+    try:
+        return _collect(side, backend, seeds, epochs, worker_env(backend, cache))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _collect(side, backend, seeds, epochs, env) -> list[float]:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -120,7 +132,11 @@ def main(argv=None) -> int:
         default=0.05,
         help="equivalence margin on the mean test accuracy",
     )
-    parser.add_argument("--skrobust-backends", default="tensorflow,jax")
+    parser.add_argument(
+        "--skrobust-engines",
+        default="skrobust",
+        help="comma-separated skrobust engines (skrobust, skrobust-kjax)",
+    )
     parser.add_argument("--keras-backend", default="jax")
     parser.add_argument(
         "--worker", choices=("skrobust", "keras"), help=argparse.SUPPRESS
@@ -141,12 +157,11 @@ def main(argv=None) -> int:
         f"({time.perf_counter() - t:.0f} s)",
         flush=True,
     )
-    for backend in args.skrobust_backends.split(","):
+    for engine in args.skrobust_engines.split(","):
         t = time.perf_counter()
-        acc = collect("skrobust", backend, seeds, args.epochs)
+        acc = collect("skrobust", SKROBUST_ENGINES[engine].backend, seeds, args.epochs)
         print(
-            f"skrobust ({backend}): {np.round(acc, 3).tolist()} "
-            f"({time.perf_counter() - t:.0f} s)",
+            f"{engine}: {np.round(acc, 3).tolist()} ({time.perf_counter() - t:.0f} s)",
             flush=True,
         )
         r = compare(acc, keras_acc, args.margin)

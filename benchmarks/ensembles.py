@@ -1,11 +1,11 @@
 """Seed ensembles (issue 14): the fit time of ``n_members=8`` against one
-member, side by side in one process on the current Keras backend, and the
-test accuracy of both.
+member, side by side in one process on the current Keras backend (training
+is in JAX on every backend), and the test accuracy of both.
 
 Usage::
 
-    KERAS_BACKEND=jax python benchmarks/ensembles.py            # W1 and the 10k table
-    KERAS_BACKEND=jax python benchmarks/ensembles.py --quick    # fewer epochs
+    python benchmarks/ensembles.py            # W1 and the 10k table
+    python benchmarks/ensembles.py --quick    # fewer epochs
     python benchmarks/ensembles.py --case W1 --members 8 --repeats 3 --json out.json
     python benchmarks/ensembles.py --smoke                      # seconds-long check
 
@@ -20,13 +20,14 @@ Cases (``--case``, repeatable):
   ``noise_std=0.1`` (200 epochs; 20 with ``--quick``).
 
 For each case and member count, a *first fit* (tracing and compilation
-included: the first fit of each count in this process) and then
+included: the first fit of each count in this process; skrobust's program
+cache starts in a fresh empty folder unless ``SKROBUST_CACHE_DIR`` or
+``SKROBUST_PROGRAM_CACHE`` is set) and then
 ``--repeats`` *second fits* with other seeds (compiled programs reused; the
 median is reported), alternating 1 and ``--members`` members so that both
 see the same machine load; the process CPU time of the second fits (all
-threads) is reported beside the wall time. Ratios are ``--members`` over 1. On JAX without a
-validation split the members train as one ``jax.vmap``-ed run; on TensorFlow
-one after the other (expect about ``--members`` times one fit).
+threads) is reported beside the wall time. Ratios are ``--members`` over 1.
+Without a validation split the members train as one ``jax.vmap``-ed run.
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from harness import use_fresh_program_cache
+
+    use_fresh_program_cache()
     import keras
 
     backend = keras.backend.backend()

@@ -18,13 +18,19 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import keras
 import psutil
 from sklearn.datasets import make_circles
 
 from skrobust import NoisyMLPClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import use_fresh_program_cache  # noqa: E402
 
 
 def run(
@@ -95,6 +101,7 @@ def main() -> None:
         help="also predict the 70 test rows after every fit",
     )
     args = parser.parse_args()
+    use_fresh_program_cache()
     out = run(
         args.fits, args.epochs, args.warmup, args.window, args.model, args.predict
     )

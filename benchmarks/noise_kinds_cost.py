@@ -2,21 +2,24 @@
 
 Fits the W1 network (circles, 30 training rows, 500 hidden ReLU units, Adam,
 batch 32, 4000 epochs) once per noise kind of issue 7, in one fresh process
-per backend: the first fit (which compiles that kind's program) and the best
-of ``--repeats`` warm fits. Prints each kind's warm time and its ratio to the
+per skrobust engine of ``--engines`` (``harness.py``: by default ``skrobust``,
+the default install; ``skrobust-kjax`` has Keras on JAX), its program cache
+empty: the first fit (which compiles that kind's program) and the best of
+``--repeats`` warm fits. Prints each kind's warm time and its ratio to the
 same network without noise and to W1 (additive hidden noise 0.1, the
 tutorials' setting).
 
 Usage::
 
-    python benchmarks/noise_kinds_cost.py                 # both backends, 4000 epochs
-    python benchmarks/noise_kinds_cost.py --backends jax --epochs 1000
+    python benchmarks/noise_kinds_cost.py                 # skrobust, 4000 epochs
+    python benchmarks/noise_kinds_cost.py --engines skrobust,skrobust-kjax --epochs 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, load, worker_env  # noqa: E402
+from harness import SKROBUST_ENGINES, fresh_cache_dir, worker_env  # noqa: E402
+from workloads import WORKLOADS, load  # noqa: E402
 
 KINDS = {
     "no noise": {},
@@ -62,7 +66,16 @@ def _worker(epochs: int, repeats: int) -> dict:
     return out
 
 
-def run(backend: str, epochs: int, repeats: int) -> dict:
+def run(engine: str, epochs: int, repeats: int) -> dict:
+    cache = fresh_cache_dir()
+    try:
+        env = worker_env(SKROBUST_ENGINES[engine].backend, cache)
+        return _run(engine, epochs, repeats, env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _run(engine, epochs, repeats, env) -> dict:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -72,18 +85,22 @@ def run(backend: str, epochs: int, repeats: int) -> dict:
         "--repeats",
         str(repeats),
     ]
-    proc = subprocess.run(cmd, env=worker_env(backend), capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"the {backend} worker failed:\n{proc.stderr[-3000:]}")
+    raise RuntimeError(f"the {engine} worker failed:\n{proc.stderr[-3000:]}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=2, help="warm fits per kind")
-    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument(
+        "--engines",
+        default="skrobust",
+        help="comma-separated skrobust engines (skrobust, skrobust-kjax)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -91,16 +108,16 @@ def main(argv=None) -> int:
         return 0
     print(f"W1 network, {args.epochs} epochs; best of {args.repeats} warm fits")
     print(
-        "| backend | kind | first fit (s) | warm fit (s) | / no noise | / W1 |\n"
+        "| engine | kind | first fit (s) | warm fit (s) | / no noise | / W1 |\n"
         "|---|---|---|---|---|---|"
     )
-    for backend in args.backends.split(","):
-        res = run(backend, args.epochs, args.repeats)
+    for engine in args.engines.split(","):
+        res = run(engine, args.epochs, args.repeats)
         base = res["no noise"]["warm"]
         w1 = res["hidden additive 0.1 (W1)"]["warm"]
         for name, r in res.items():
             print(
-                f"| {backend} | {name} | {r['first']:.2f} | {r['warm']:.3f} | "
+                f"| {engine} | {name} | {r['first']:.2f} | {r['warm']:.3f} | "
                 f"{r['warm'] / base:.2f}x | {r['warm'] / w1:.2f}x |",
                 flush=True,
             )

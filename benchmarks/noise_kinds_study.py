@@ -19,7 +19,7 @@ features: absolute vs ``noise_scale="feature"`` input noise, with the
 standardized pipeline as the reference.
 
 Each grid runs as one :class:`skrobust.model_selection.BatchedGridSearchCV`
-(all settings and folds trained together on the JAX backend); the script
+(all settings and folds trained together as one vectorized JAX run); the script
 checks ``batch_info_`` and reports any member that fell back to a plain fit.
 
 Outputs (``--out``, default ``docs/_static/noise_kinds``):
@@ -35,8 +35,12 @@ Outputs (``--out``, default ``docs/_static/noise_kinds``):
 
 Usage::
 
-    KERAS_BACKEND=jax python benchmarks/noise_kinds_study.py          # full
-    KERAS_BACKEND=jax python benchmarks/noise_kinds_study.py --quick  # smoke
+    python benchmarks/noise_kinds_study.py          # full
+    python benchmarks/noise_kinds_study.py --quick  # smoke
+
+Training is in JAX whatever the Keras backend; the script sets
+``KERAS_BACKEND=jax`` unless it is set already, so that TensorFlow is never
+imported (the scores do not depend on it).
 
 ``--quick`` trains tiny networks for a few epochs on 2 folds and two settings
 per grid; without ``--out`` it writes to a temporary directory so that it

@@ -67,9 +67,13 @@ the chosen parameters on the outer splits as a second one.
 
 Usage::
 
-    KERAS_BACKEND=jax python benchmarks/regularizer_study.py --quick
-    KERAS_BACKEND=jax python benchmarks/regularizer_study.py --out results.md
-    KERAS_BACKEND=jax python benchmarks/regularizer_study.py --tables wine fair
+    python benchmarks/regularizer_study.py --quick
+    python benchmarks/regularizer_study.py --out results.md
+    python benchmarks/regularizer_study.py --tables wine fair
+
+Training is in JAX whatever the Keras backend; the script sets
+``KERAS_BACKEND=jax`` unless it is set already, so that TensorFlow is never
+imported (the scores do not depend on it).
 
 The full run is 5-fold x 2 repeats outer, 3-fold inner, 100 epochs, tables
 capped at 1,000 rows; ``--quick`` is 3-fold x 1 repeat outer, 2-fold inner,

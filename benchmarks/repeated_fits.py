@@ -2,21 +2,24 @@
 
 Runs ``--fits`` consecutive W1-shaped fits (circles, 30 rows, 500 hidden ReLU,
 hidden noise 0.1, Adam, batch 32), each a fresh estimator with its own seed,
-in one process per backend, the way ``GridSearchCV`` clones and refits. Prints
-per-fit times (the first includes compilation), the mean of the first and last
-ten warm fits, the least-squares slope of time over fit index, and resident
-memory after the first warm fit and after the last.
+in one process per skrobust engine of ``--engines`` (``harness.py``: by default
+``skrobust``, the default install; ``skrobust-kjax`` has Keras on JAX), the way
+``GridSearchCV`` clones and refits. The program cache starts empty, so the
+first fit compiles. Prints per-fit times, the mean of the first and last ten
+warm fits, the least-squares slope of time over fit index, and resident memory
+after the first warm fit and after the last.
 
 Usage::
 
     python benchmarks/repeated_fits.py                    # 100 fits, 1000 epochs each
-    python benchmarks/repeated_fits.py --epochs 4000 --backends tensorflow
+    python benchmarks/repeated_fits.py --epochs 4000 --engines skrobust,skrobust-kjax
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +30,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import WORKLOADS, load, worker_env  # noqa: E402
+from harness import SKROBUST_ENGINES, fresh_cache_dir, worker_env  # noqa: E402
+from workloads import WORKLOADS, load  # noqa: E402
 
 
 def _rss_mb() -> float:
@@ -68,8 +72,16 @@ def summarize(times, rss) -> dict:
     }
 
 
-def run(backend: str, fits: int, epochs: int) -> dict:
-    env = worker_env(backend)
+def run(engine: str, fits: int, epochs: int) -> dict:
+    cache = fresh_cache_dir()
+    try:
+        env = worker_env(SKROBUST_ENGINES[engine].backend, cache)
+        return _run(engine, fits, epochs, env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _run(engine, fits, epochs, env) -> dict:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -83,24 +95,28 @@ def run(backend: str, fits: int, epochs: int) -> dict:
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"repeated fits on {backend} failed:\n{proc.stderr[-3000:]}")
+    raise RuntimeError(f"repeated fits of {engine} failed:\n{proc.stderr[-3000:]}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fits", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument(
+        "--engines",
+        default="skrobust",
+        help="comma-separated skrobust engines (skrobust, skrobust-kjax)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print("RESULT " + json.dumps(_worker(args.fits, args.epochs)), flush=True)
         return 0
-    for backend in args.backends.split(","):
-        r = run(backend, args.fits, args.epochs)
+    for engine in args.engines.split(","):
+        r = run(engine, args.fits, args.epochs)
         s = summarize(r["times"], r["rss"])
         print(
-            f"{backend}: {args.fits} fits of {args.epochs} epochs; first (compiles) "
+            f"{engine}: {args.fits} fits of {args.epochs} epochs; first (compiles) "
             f"{s['first']:.2f} s; warm fits 2-11 {s['first10']:.3f} s, last 10 "
             f"{s['last10']:.3f} s (ratio {s['ratio']:.2f}, slope "
             f"{s['slope_ms_per_fit']:+.2f} ms per fit); RSS {s['rss_first_mb']:.0f} "

@@ -1,72 +1,94 @@
-"""Benchmark skrobust against scikit-learn and Keras ``Model.fit`` (issue 3).
+"""Benchmark skrobust against scikit-learn and Keras ``Model.fit`` (issues 3, 18).
 
 Usage::
 
     python benchmarks/run.py                      # every workload, every engine
     python benchmarks/run.py --workload W1        # one workload (repeatable)
-    python benchmarks/run.py --engine skrobust-tf --engine sklearn
+    python benchmarks/run.py --engine skrobust --engine sklearn
     python benchmarks/run.py --smoke              # seconds-long run of the harness
+
+Engines (``harness.py``): ``skrobust`` (the default install: no
+``KERAS_BACKEND``, so Keras on TensorFlow, training in JAX; its program cache
+in a fresh empty folder: the first process ever), ``skrobust-cache`` (the
+same, the cache folder warmed by one untimed run of the same case in an
+earlier process: a later process), ``skrobust-kjax`` (``KERAS_BACKEND=jax``,
+TensorFlow never imported, cold cache), ``sklearn`` (``MLPClassifier``, the
+nearest model it expresses) and Keras ``Model.fit`` on the TensorFlow
+(``keras-tf``) and JAX (``keras-jax``) backends.
 
 Every (engine, workload) pair runs in its own fresh Python process, because
 the Keras backend is fixed when Keras is imported and because the first fit
 of a fresh process (tracing and compilation included) is one of the figures.
-In that process the harness times a first fit, then a second fit of a new
-model of the same shape (another seed), and reads the process's peak
-resident memory (``ru_maxrss``) at the end. Test accuracy is the first fit's.
+That process first times its imports (skrobust: ``import skrobust; from
+skrobust import NoisyMLPClassifier`` and ``import keras``), loads the data,
+times a first fit, then a second fit of a new model of the same shape
+(another seed), and reads its peak resident memory (``ru_maxrss``) at the
+end. Milliseconds per step divide the second fit by its mini-batch steps;
+test accuracy is the first fit's. Ratios are against scikit-learn's and
+Keras-on-TensorFlow's times in the same run; a "targets" block at the end
+checks issue 18's targets on the ``skrobust`` and ``skrobust-cache`` rows.
 
 Keras ``Model.fit`` runs ``keras_epochs`` epochs where the full run would
 take minutes; its times are then scaled linearly to the full epoch count
 (the first fit's one-off cost is kept once) and marked ``*`` in the table.
-``--smoke`` runs a few epochs on small data, one fit per case, all engines of
-one backend in one process and the processes side by side, only to check that
-the harness works.
+``--smoke`` runs a few epochs on small data, all engines of one Keras
+backend and cache kind in one process and the processes side by side, only
+to check that the harness works.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import shutil
-import subprocess
+import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from harness import (  # noqa: E402
+    SKROBUST_ENGINES,
+    Engine,
+    Target,
+    case_facts,
+    case_start,
+    engine_notes,
+    format_targets,
+    import_seconds,
+    ratio,
+    run_cases,
+    worker_main,
+)
 from workloads import (  # noqa: E402
-    CACHE_ENV,
     WORKLOADS,
-    enable_cache_from_env,
     keras_model,
     load,
     sklearn_model,
     timed_fit,
-    worker_env,
 )
 
 ENGINES = {
-    # name: (Keras backend of its process or None, description)
-    "skrobust-tf": ("tensorflow", "skrobust, TensorFlow engine"),
-    "skrobust-jax": ("jax", "skrobust, JAX engine"),
-    "skrobust-tf-cache": ("tensorflow", "skrobust, TF, compilation cache warm"),
-    "skrobust-jax-cache": ("jax", "skrobust, JAX, compilation cache warm"),
-    "sklearn": (None, "scikit-learn MLPClassifier"),
-    "keras-tf": ("tensorflow", "Keras Model.fit, TensorFlow backend"),
-    "keras-jax": ("jax", "Keras Model.fit, JAX backend"),
+    **SKROBUST_ENGINES,
+    "sklearn": Engine(
+        "sklearn",
+        "scikit-learn MLPClassifier",
+        imports=("sklearn.neural_network:MLPClassifier",),
+    ),
+    "keras-tf": Engine(
+        "keras-tf",
+        "Keras Model.fit, TensorFlow backend",
+        "tensorflow",
+        imports=("keras",),
+    ),
+    "keras-jax": Engine(
+        "keras-jax", "Keras Model.fit, JAX backend", "jax", imports=("keras",)
+    ),
 }
 
 
 # -- one case, in a worker process -------------------------------------------
-
-
-def _peak_rss_mb() -> float:
-    # Linux reports kilobytes.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _run_skrobust(w, data, epochs, seeds):
@@ -143,105 +165,49 @@ def _run_keras(w, data, epochs, keras_epochs, seeds):
 
 def run_case(engine: str, workload: str, smoke: bool) -> dict:
     w = WORKLOADS[workload]
+    start = case_start()
+    import_s = import_seconds(ENGINES[engine].imports)
     data = load(w, smoke=smoke)
     epochs = w.smoke_epochs if smoke else w.epochs
     keras_epochs = 1 if smoke else w.keras_epochs
-    # A smoke run fits once per case (its "second fit" is that fit).
-    seeds = (0,) if smoke else (0, 1)
+    seeds = (0, 1)
     if engine.startswith("skrobust"):
-        enable_cache_from_env()
         out = _run_skrobust(w, data, epochs, seeds)
     elif engine == "sklearn":
         out = _run_sklearn(w, data, epochs, seeds)
     else:
         out = _run_keras(w, data, epochs, keras_epochs, seeds)
-    out.update(engine=engine, workload=workload, peak_mb=_peak_rss_mb(), epochs=epochs)
+    n_train = len(data[0])
+    steps = epochs * math.ceil(n_train / min(w.batch_size, n_train))
+    out.update(
+        engine=engine,
+        workload=workload,
+        epochs=epochs,
+        import_s=import_s,
+        ms_per_step=1000 * out["second"] / steps,
+        steps=steps,
+        **case_facts(start),
+    )
     return out
-
-
-def _worker(args) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for item in args.worker:
-        engine, workload = item.split(":")
-        result = run_case(engine, workload, args.smoke)
-        print("RESULT " + json.dumps(result), flush=True)
-    return 0
 
 
 # -- the driver ---------------------------------------------------------------
 
 
-def _start(cases, smoke, backend, cache=None):
-    env = worker_env(backend)
-    if cache:
-        env[CACHE_ENV] = cache
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        *[f"{e}:{w}" for e, w in cases],
-    ]
-    if smoke:
-        cmd.append("--smoke")
-    return subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def _collect(proc, cases):
-    stdout, stderr = proc.communicate()
-    proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    results = [
-        json.loads(line[len("RESULT ") :])
-        for line in proc.stdout.splitlines()
-        if line.startswith("RESULT ")
-    ]
-    if proc.returncode != 0 or len(results) != len(cases):
-        tail = (proc.stderr or proc.stdout)[-3000:]
-        raise RuntimeError(f"benchmark worker {cases} failed:\n{tail}")
-    return results
-
-
 def run_all(workloads, engines, smoke=False, log=print) -> list[dict]:
-    results = []
-    if smoke:
-        # One process per backend: the smoke run checks the harness, not
-        # first-fit times.
-        groups: dict = {}
-        for e in engines:
-            groups.setdefault(ENGINES[e][0], []).extend((e, w) for w in workloads)
-        # ... started together: a smoke run is about the harness, not timing.
-        procs = [
-            (_start(cases, smoke, backend), cases) for backend, cases in groups.items()
-        ]
-        for proc, cases in procs:
-            results.extend(_collect(proc, cases))
-        return results
-    cache = tempfile.mkdtemp(prefix="skrobust-bench-cache-")
-    for w in workloads:
-        for e in engines:
-            t = time.perf_counter()
-            run_cache = cache if e.endswith("-cache") else None
-            if run_cache:
-                # Warm the cache: the same case once, not timed.
-                _collect(_start([(e, w)], smoke, ENGINES[e][0], run_cache), [(e, w)])
-            (res,) = _collect(
-                _start([(e, w)], smoke, ENGINES[e][0], run_cache), [(e, w)]
-            )
-            log(
-                f"  {w:<11} {e:<13} done in {time.perf_counter() - t:6.1f} s: "
-                + json.dumps(res),
-                flush=True,
-            )
-            results.append(res)
-    shutil.rmtree(cache, ignore_errors=True)
-    return results
+    cases = [(e, w) for w in workloads for e in engines]
+    return run_cases(Path(__file__).resolve(), cases, ENGINES, smoke=smoke, log=log)
 
 
 def _ratio(a, b):
-    if a is None or b is None or b <= 0:
-        return "-"
-    return f"{a / b:.3g}x"
+    r = ratio(a, b)
+    return "-" if r is None else f"{r:.3g}x"
+
+
+def _ordered(results):
+    order_w = {w: i for i, w in enumerate(WORKLOADS)}
+    order_e = {e: i for i, e in enumerate(ENGINES)}
+    return sorted(results, key=lambda r: (order_w[r["workload"]], order_e[r["engine"]]))
 
 
 def format_table(results) -> str:
@@ -249,20 +215,25 @@ def format_table(results) -> str:
     scikit-learn's / Keras-on-TensorFlow's time in the same run."""
     by = {(r["workload"], r["engine"]): r for r in results}
     head = (
-        "| workload | engine | first fit (s) | second fit (s) | peak MB | "
-        "test acc | 1st / sklearn | 2nd / sklearn | 1st / Keras | 2nd / Keras |"
+        "| workload | engine | import (s) | first fit (s) | second fit (s) | "
+        "ms / step | peak MB | test acc | 1st / sklearn | 2nd / sklearn | "
+        "1st / Keras | 2nd / Keras |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 12]
     notes = []
-    for r in results:
+    for r in _ordered(results):
         sk = by.get((r["workload"], "sklearn"))
         ke = by.get((r["workload"], "keras-tf"))
         mark = "*" if r.get("scaled") else ""
+        label = f"{r['workload']} {r['engine']}"
         if r.get("note"):
-            notes.append(f"{r['workload']} {r['engine']}: {r['note']}")
+            notes.append(f"{label}: {r['note']}")
+        notes.extend(engine_notes(r, label))
         lines.append(
-            f"| {r['workload']} | {r['engine']} | {r['first']:.3f}{mark} | "
-            f"{r['second']:.3f}{mark} | {r['peak_mb']:.0f} | {r['accuracy']:.3f} | "
+            f"| {r['workload']} | {r['engine']} | {r['import_s']:.2f} | "
+            f"{r['first']:.3f}{mark} | {r['second']:.3f}{mark} | "
+            f"{r['ms_per_step']:.4f}{mark} | {r['peak_mb']:.0f} | "
+            f"{r['accuracy']:.3f} | "
             f"{_ratio(r['first'], sk and sk['first'])} | "
             f"{_ratio(r['second'], sk and sk['second'])} | "
             f"{_ratio(r['first'], ke and ke['first'])} | "
@@ -272,6 +243,43 @@ def format_table(results) -> str:
         lines.append("")
         lines.extend(f"- {n}" for n in notes)
     return "\n".join(lines)
+
+
+def targets(results) -> list[Target]:
+    """Issue 18's targets on the workloads, from the ``skrobust`` (cold
+    cache) and ``skrobust-cache`` (warm) rows of the default install."""
+    by = {(r["workload"], r["engine"]): r for r in results}
+
+    def cell(workload, engine, which):
+        r = by.get((workload, engine))
+        return r and r[which]
+
+    sk_first = cell("W1", "sklearn", "first")
+    return [
+        Target(
+            "W1 first fit in the first process ever (skrobust) / scikit-learn's fit",
+            3.0,
+            ratio(cell("W1", "skrobust", "first"), sk_first),
+        ),
+        Target(
+            "W1 first fit in a later process (skrobust-cache) / scikit-learn's fit",
+            1.5,
+            ratio(cell("W1", "skrobust-cache", "first"), sk_first),
+        ),
+        Target(
+            "W1 warm (second) fit / scikit-learn's second fit",
+            0.1,
+            ratio(cell("W1", "skrobust", "second"), cell("W1", "sklearn", "second")),
+        ),
+        Target(
+            "W1 (hidden noise) / W1-nonoise, second fits of skrobust",
+            1.5,
+            ratio(
+                cell("W1", "skrobust", "second"),
+                cell("W1-nonoise", "skrobust", "second"),
+            ),
+        ),
+    ]
 
 
 def main(argv=None) -> int:
@@ -297,13 +305,9 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return _worker(args)
+        return worker_main(args.worker, args.smoke, run_case)
     workloads = args.workload or list(WORKLOADS)
-    # A smoke run checks the harness; the "-cache" engines only add a warm-up
-    # run of the same cases, so they run there only when asked for.
-    engines = args.engine or [
-        e for e in ENGINES if not (args.smoke and e.endswith("-cache"))
-    ]
+    engines = args.engine or list(ENGINES)
     print(
         f"skrobust benchmarks: {', '.join(workloads)} x {', '.join(engines)}"
         + (" (smoke)" if args.smoke else ""),
@@ -312,6 +316,8 @@ def main(argv=None) -> int:
     results = run_all(workloads, engines, smoke=args.smoke)
     print()
     print(format_table(results))
+    print()
+    print(format_targets(targets(results), args.smoke))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

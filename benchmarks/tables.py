@@ -1,11 +1,10 @@
-"""Table-scale benchmark (issue 11): default-parameter fits on the tables data
-scientists bring, side by side with scikit-learn.
+"""Table-scale benchmark (issues 11, 18): default-parameter fits on the tables
+data scientists bring, side by side with scikit-learn.
 
 Usage::
 
     python benchmarks/tables.py                  # every table, every engine
-    python benchmarks/tables.py --table 10k --engine skrobust-tf --engine sklearn-mlp
-    python benchmarks/tables.py --tiers          # also the TF engine forced into each tier
+    python benchmarks/tables.py --table 10k --engine skrobust --engine sklearn-mlp
     python benchmarks/tables.py --smoke          # seconds-long harness check
 
 Tables (80% train, 20% test, ``random_state=0``):
@@ -18,21 +17,28 @@ Tables (80% train, 20% test, ``random_state=0``):
 * ``reg10k``: ``make_friedman1(10_000, 10)``, a regression.
 
 Engines: skrobust's defaults with ``noise_std=0.1`` (``NoisyMLPClassifier`` /
-``NoisyMLPRegressor``: 200 epochs, batch 32, no early stopping) on the
-TensorFlow and the JAX backend; scikit-learn's ``MLPClassifier`` /
-``MLPRegressor`` defaults (which stop when the training loss stalls, and use
-batches of 200); ``HistGradientBoostingClassifier`` / ``Regressor`` defaults.
-``skrobust-*-cache`` run with ``skrobust.enable_compilation_cache`` on and
-warmed by one untimed run of the same case: their first fit is a fresh
-process's with the cache warm. ``--tiers`` adds ``skrobust-tf-graph`` and
-``skrobust-tf-xla``: the
-TensorFlow engine forced into each of its tiers (``SKROBUST_TF_XLA``).
+``NoisyMLPRegressor``: at most 200 epochs, batches of ``min(200, n)``,
+scikit-learn's stop when the training loss stalls), trained in JAX, as ``skrobust`` (the default install: no ``KERAS_BACKEND``, so Keras on
+TensorFlow; the program cache in a fresh empty folder: the first process
+ever), ``skrobust-cache`` (the same, the cache folder warmed by one untimed
+run of the same case in an earlier process: a later process) and
+``skrobust-kjax`` (``KERAS_BACKEND=jax``, TensorFlow never imported, cold
+cache); scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` defaults
+(``sklearn-mlp``: they stop when the training loss stalls, and use batches of
+200); ``HistGradientBoostingClassifier`` / ``Regressor`` defaults
+(``hist-gbdt``).
 
-Every (engine, table) pair runs in a fresh process; it times a first fit
-(tracing and compilation included), then a second fit of a fresh estimator
-with another seed, and reports milliseconds per mini-batch step of the
-second fit, test accuracy (R² for ``reg10k``) of the first and peak memory.
-Ratios are against scikit-learn's MLP in the same run.
+Every (engine, table) pair runs in a fresh process; it times its imports
+(skrobust: ``import skrobust; from skrobust import NoisyMLPClassifier`` and
+``import keras``), makes the table, times a first fit (tracing and
+compilation, or loading from the cache, included), then a second fit of a
+fresh estimator with another seed, and reports milliseconds per mini-batch
+step of the second fit, test accuracy (R² for ``reg10k``) of the first and
+peak memory. Ratios are against scikit-learn's MLP in the same run; a
+"targets" block at the end checks issue 18's targets on the ``skrobust`` and
+``skrobust-cache`` rows. ``--smoke`` runs tiny tables for 2 epochs, all
+engines of one Keras backend and cache kind in one process and the processes
+side by side, only to check the harness.
 """
 
 from __future__ import annotations
@@ -40,18 +46,25 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import resource
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workloads import CACHE_ENV, enable_cache_from_env, timed_fit  # noqa: E402
+from harness import (  # noqa: E402
+    SKROBUST_ENGINES,
+    Engine,
+    Target,
+    case_facts,
+    case_start,
+    engine_notes,
+    format_targets,
+    import_seconds,
+    ratio,
+    run_cases,
+    worker_main,
+)
+from workloads import timed_fit  # noqa: E402
 
 TABLES = {
     # name: (rows, features, kind)
@@ -63,24 +76,18 @@ TABLES = {
     "reg10k": (10_000, 10, "regression"),
 }
 ENGINES = {
-    # name: (Keras backend, forced TF tier)
-    "skrobust-tf": ("tensorflow", None),
-    "skrobust-jax": ("jax", None),
-    "sklearn-mlp": (None, None),
-    "hist-gbdt": (None, None),
-    "skrobust-tf-cache": ("tensorflow", None),
-    "skrobust-jax-cache": ("jax", None),
-    "skrobust-tf-graph": ("tensorflow", "0"),
-    "skrobust-tf-xla": ("tensorflow", "1"),
+    **SKROBUST_ENGINES,
+    "sklearn-mlp": Engine(
+        "sklearn-mlp",
+        "scikit-learn MLP defaults",
+        imports=("sklearn.neural_network:MLPClassifier",),
+    ),
+    "hist-gbdt": Engine(
+        "hist-gbdt",
+        "scikit-learn HistGradientBoosting defaults",
+        imports=("sklearn.ensemble:HistGradientBoostingClassifier",),
+    ),
 }
-DEFAULT_ENGINES = (
-    "skrobust-tf",
-    "skrobust-jax",
-    "skrobust-tf-cache",
-    "skrobust-jax-cache",
-    "sklearn-mlp",
-    "hist-gbdt",
-)
 SMOKE_ROWS = 300
 
 
@@ -169,17 +176,17 @@ def make_estimator(engine: str, table: str, seed: int, smoke: bool):
 def _steps(est, n_train: int, engine: str):
     """Mini-batch steps the fit ran (None for gradient boosting)."""
     final = est[-1] if hasattr(est, "steps") else est
-    if engine.startswith("skrobust"):
-        return final.n_iter_ * math.ceil(n_train / min(final.batch_size, n_train))
-    if engine == "sklearn-mlp":
-        bs = min(200, n_train)
-        return final.n_iter_ * math.ceil(n_train / bs)
-    return None
+    if not engine.startswith(("skrobust", "sklearn-mlp")):
+        return None
+    # "auto" (both libraries' default) is min(200, n).
+    bs = final.batch_size
+    bs = min(200 if bs == "auto" else bs, n_train)
+    return final.n_iter_ * math.ceil(n_train / bs)
 
 
 def run_case(engine: str, table: str, smoke: bool) -> dict:
-    if engine.startswith("skrobust"):
-        enable_cache_from_env()
+    start = case_start()
+    import_s = import_seconds(ENGINES[engine].imports)
     Xtr, Xte, ytr, yte, _ = make_table(table, smoke)
     times, acc, steps = [], None, None
     for seed in (0, 1):
@@ -191,94 +198,120 @@ def run_case(engine: str, table: str, smoke: bool) -> dict:
     return {
         "engine": engine,
         "table": table,
+        "import_s": import_s,
         "first": times[0],
         "second": times[1],
         "ms_per_step": None if steps is None else 1000 * times[1] / steps,
         "steps": steps,
         "score": acc,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        **case_facts(start),
     }
 
 
-def _run(engine: str, table: str, smoke: bool, cache: str) -> dict:
-    backend, tier = ENGINES[engine]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    env.pop(CACHE_ENV, None)
-    if engine.endswith("-cache"):
-        env[CACHE_ENV] = cache
-    if backend:
-        env["KERAS_BACKEND"] = backend
-    env.pop("SKROBUST_TF_XLA", None)
-    if tier is not None:
-        env["SKROBUST_TF_XLA"] = tier
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, table]
-    if smoke:
-        cmd.append("--smoke")
-    if engine.endswith("-cache"):
-        # Warm the cache: the same case once, not timed.
-        subprocess.run(cmd, env=env, capture_output=True, text=True)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"{engine} on {table} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT ") :])
+def run_all(tables, engines, smoke=False, log=print) -> list[dict]:
+    cases = [(e, t) for t in tables for e in engines]
+    return run_cases(Path(__file__).resolve(), cases, ENGINES, smoke=smoke, log=log)
+
+
+def _ordered(results):
+    order_t = {t: i for i, t in enumerate(TABLES)}
+    order_e = {e: i for i, e in enumerate(ENGINES)}
+    return sorted(results, key=lambda r: (order_t[r["table"]], order_e[r["engine"]]))
 
 
 def format_table(results) -> str:
     ref = {r["table"]: r for r in results if r["engine"] == "sklearn-mlp"}
 
-    def ratio(a, b):
-        return f"{a / b:.2f}x" if b else "-"
+    def fmt(a, b):
+        r = ratio(a, b)
+        return "-" if r is None else f"{r:.2f}x"
 
     head = (
-        "| table | engine | first fit (s) | second fit (s) | ms / step | score "
-        "| 1st / sklearn MLP | 2nd / sklearn MLP | peak MB |"
+        "| table | engine | import (s) | first fit (s) | second fit (s) | ms / step "
+        "| score | 1st / sklearn MLP | 2nd / sklearn MLP | peak MB |"
     )
-    lines = [head, "|" + "---|" * 9]
-    for r in results:
-        base = ref.get(r["table"])
+    lines = [head, "|" + "---|" * 10]
+    notes = []
+    for r in _ordered(results):
+        base = ref.get(r["table"]) or {}
         ms = "-" if r["ms_per_step"] is None else f"{r['ms_per_step']:.4f}"
+        notes.extend(engine_notes(r, f"{r['table']} {r['engine']}"))
         lines.append(
-            f"| {r['table']} | {r['engine']} | {r['first']:.2f} | {r['second']:.2f} "
-            f"| {ms} | {r['score']:.3f} "
-            f"| {ratio(r['first'], base['first']) if base else '-'} "
-            f"| {ratio(r['second'], base['second']) if base else '-'} "
+            f"| {r['table']} | {r['engine']} | {r['import_s']:.2f} "
+            f"| {r['first']:.2f} | {r['second']:.2f} | {ms} | {r['score']:.3f} "
+            f"| {fmt(r['first'], base.get('first'))} "
+            f"| {fmt(r['second'], base.get('second'))} "
             f"| {r['peak_mb']:.0f} |"
         )
+    if notes:
+        lines.append("")
+        lines.extend(f"- {n}" for n in notes)
     return "\n".join(lines)
+
+
+def targets(results) -> list[Target]:
+    """Issue 18's targets on the tables, from the ``skrobust`` (cold cache)
+    and ``skrobust-cache`` (warm) rows of the default install."""
+    by = {(r["table"], r["engine"]): r for r in results}
+
+    def cell(table, engine, which):
+        r = by.get((table, engine))
+        return r and r[which]
+
+    out = [
+        Target(
+            f"{t} default fit (second) / scikit-learn MLP's",
+            0.5,
+            ratio(cell(t, "skrobust", "second"), cell(t, "sklearn-mlp", "second")),
+        )
+        for t in ("1k", "10k", "50k")
+    ]
+    sk_first = cell("1k", "sklearn-mlp", "first")
+    out += [
+        Target(
+            "ms per step, 50k / 1k (skrobust, second fits)",
+            1.2,
+            ratio(
+                cell("50k", "skrobust", "ms_per_step"),
+                cell("1k", "skrobust", "ms_per_step"),
+            ),
+        ),
+        Target(
+            "1k first fit in the first process ever (skrobust) / scikit-learn MLP's fit",
+            3.0,
+            ratio(cell("1k", "skrobust", "first"), sk_first),
+        ),
+        Target(
+            "1k first fit in a later process (skrobust-cache) / scikit-learn MLP's fit",
+            1.5,
+            ratio(cell("1k", "skrobust-cache", "first"), sk_first),
+        ),
+    ]
+    return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", action="append", choices=list(TABLES))
     parser.add_argument("--engine", action="append", choices=list(ENGINES))
-    parser.add_argument("--tiers", action="store_true", help="add the forced TF tiers")
     parser.add_argument("--smoke", action="store_true", help="tiny tables, 2 epochs")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print("RESULT " + json.dumps(run_case(*args.worker, args.smoke)), flush=True)
-        return 0
-    engines = list(args.engine or DEFAULT_ENGINES)
-    if args.tiers:
-        engines += ["skrobust-tf-graph", "skrobust-tf-xla"]
-    results = []
-    cache = tempfile.mkdtemp(prefix="skrobust-bench-cache-")
-    for table in args.table or list(TABLES):
-        for engine in engines:
-            t = time.perf_counter()
-            res = _run(engine, table, args.smoke, cache)
-            print(
-                f"  {table:<7} {engine:<18} done in {time.perf_counter() - t:6.1f} s: "
-                f"first {res['first']:.2f} s, second {res['second']:.2f} s, "
-                f"score {res['score']:.3f}",
-                flush=True,
-            )
-            results.append(res)
-    shutil.rmtree(cache, ignore_errors=True)
+        return worker_main(args.worker, args.smoke, run_case)
+    tables = args.table or list(TABLES)
+    engines = args.engine or list(ENGINES)
+    print(
+        f"skrobust table benchmark: {', '.join(tables)} x {', '.join(engines)}"
+        + (" (smoke)" if args.smoke else ""),
+        flush=True,
+    )
+    results = run_all(tables, engines, smoke=args.smoke)
     print()
     print(format_table(results))
+    print()
+    print(format_targets(targets(results), args.smoke))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

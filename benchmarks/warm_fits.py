@@ -4,12 +4,16 @@
 that single figure moves by 2x with a shared machine's load. This script
 fits each workload once (trace and compile included) and then several more
 times with other seeds, and prints the median warm fit, wall and process CPU
-time, as one JSON line. Run it for two source trees side by side to compare
-them (docs/benchmarks.md, "One training loop")::
+time, as one JSON line. skrobust's program cache starts in a fresh empty
+folder (unless ``SKROBUST_CACHE_DIR`` or ``SKROBUST_PROGRAM_CACHE`` is set),
+so each first fit compiles. Run it for two source trees side by side to
+compare them (docs/benchmarks.md, "One training loop")::
 
     git worktree add /tmp/sk-old <commit>
-    PYTHONPATH=/tmp/sk-old KERAS_BACKEND=jax python benchmarks/warm_fits.py
-    KERAS_BACKEND=jax python benchmarks/warm_fits.py
+    PYTHONPATH=/tmp/sk-old python benchmarks/warm_fits.py
+    python benchmarks/warm_fits.py
+
+(``KERAS_BACKEND=jax`` in front of both has Keras on JAX too.)
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness import use_fresh_program_cache  # noqa: E402
 from workloads import WORKLOADS, load  # noqa: E402
 
 REPEATS = {"W1": 5, "W2": 15, "W3": 15, "1k": 3}
@@ -41,11 +46,14 @@ def _data(name):
 
 
 def main():
+    use_fresh_program_cache()
+    import keras
+
     import skrobust
     from skrobust import NoisyMLPClassifier
 
     warnings.simplefilter("ignore")
-    out = {"skrobust": skrobust.__file__}
+    out = {"skrobust": skrobust.__file__, "keras_backend": keras.backend.backend()}
     for name, repeats in REPEATS.items():
         X, y, params = _data(name)
         wall, cpu = [], []

@@ -3,13 +3,14 @@ four ways: as skrobust parameters, as scikit-learn ``MLPClassifier``
 parameters (the nearest model it can express) and as a Keras model trained by
 ``Model.fit`` the way the tutorials write it.
 
-Imported by ``run.py``, ``accuracy_equivalence.py`` and ``repeated_fits.py``;
-importing it loads neither Keras nor a backend.
+Imported by ``run.py``, ``accuracy_equivalence.py``, ``repeated_fits.py``,
+``noise_kinds_cost.py``, ``warm_fits.py`` and ``ensembles.py``; importing it
+loads neither Keras nor a backend. The engines and their processes are
+``harness.py``'s.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,8 @@ class Workload:
             momentum=self.momentum,
             epochs=epochs or self.epochs,
             batch_size=self.batch_size,
+            # Every epoch runs, as in the tutorials and sklearn_model below.
+            tol=None,
         )
 
 
@@ -232,13 +235,6 @@ def keras_model(workload: Workload, n_features: int, n_classes: int, seed: int):
     return model
 
 
-# A "-cache" engine's worker turns skrobust's compilation cache on in the
-# folder this variable names; its driver warms the cache with one discarded
-# run of the same case first, so that the timed run is a fresh process with
-# the cache warm (issue 11).
-CACHE_ENV = "SKROBUST_BENCH_CACHE"
-
-
 def timed_fit(est, X, y) -> float:
     """Seconds ``est.fit(X, y)`` takes, with scikit-learn's convergence
     warnings (runs that stop at their epoch budget) silenced."""
@@ -252,20 +248,3 @@ def timed_fit(est, X, y) -> float:
         t = time.perf_counter()
         est.fit(X, y)
         return time.perf_counter() - t
-
-
-def enable_cache_from_env() -> None:
-    path = os.environ.get(CACHE_ENV)
-    if path:
-        import skrobust
-
-        skrobust.enable_compilation_cache(path)
-
-
-def worker_env(backend: str | None = None) -> dict:
-    """Environment of a benchmark worker process: quiet TensorFlow logs and
-    warnings, and the Keras backend to import (fixed at import time)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    if backend:
-        env["KERAS_BACKEND"] = backend
-    return env
