@@ -1,72 +1,70 @@
-"""``skrobust.enable_compilation_cache`` (issue 11): compiled training programs
-kept on disk for later processes. The check runs in a fresh process, because
-the setting belongs to the whole process. (That a later process loads the
-entries instead of compiling is the backend's own feature;
-docs/benchmarks.md measures it.)"""
+"""``skrobust.enable_compilation_cache`` (issue 11), now a backward-compatible
+name for ``set_program_cache`` (issue 18): it chooses the folder skrobust
+keeps its compiled programs in and changes no setting of JAX or TensorFlow.
+How programs are kept, loaded and evicted is ``tests/test_program_cache.py``'s
+subject."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 
-import keras
+import jax
+import numpy as np
+import pytest
 
-SCRIPT = textwrap.dedent(
-    """
-    import os, sys
-    import numpy as np
-    import skrobust
-    if os.environ["KERAS_BACKEND"] == "jax":
-        import jax
-        # The test's program compiles fast; JAX stores only slower ones by default.
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    path = skrobust.enable_compilation_cache(sys.argv[1])
-    print("PATH", path)
-    print("FLAGS", os.environ.get("TF_XLA_FLAGS", ""))
-    X = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
-    y = (X[:, 0] > 0).astype(int)
-    skrobust.NoisyMLPClassifier((4,), epochs=2, random_state=0).fit(X, y)
-    print("ENTRIES", len(os.listdir(path)))
-    """
-)
+import skrobust
+from skrobust._compilation_cache import default_cache_directory, set_program_cache
+from skrobust.engine import _disk_cache
+from skrobust.engine._disk_cache import STATS, Program
 
 
-def _run(tmp_path):
-    env = dict(
-        os.environ,
-        KERAS_BACKEND=keras.backend.backend(),
-        SKROBUST_TF_XLA="1",
-        TF_XLA_FLAGS="--tf_xla_auto_jit=0",
-        TF_CPP_MIN_LOG_LEVEL="3",
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "cache")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch):
+    monkeypatch.setattr(_disk_cache, "_configured", None)
+    STATS.clear()
+    yield
+    STATS.clear()
 
 
-def test_compiled_programs_are_written_under_the_backends_folder(tmp_path):
-    first = _run(tmp_path)
-    backend = keras.backend.backend()
-    assert first["PATH"] == str((tmp_path / "cache" / backend).resolve())
-    assert int(first["ENTRIES"]) > 0
-    if backend == "tensorflow":
-        # The user's own XLA flags are kept.
-        assert first["FLAGS"].split() == [
-            "--tf_xla_auto_jit=0",
-            f"--tf_xla_persistent_cache_directory={first['PATH']}",
-        ]
+def _double(x):
+    return x * 2.0
+
+
+def test_enabling_returns_the_folder_and_changes_no_global_setting(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_auto_jit=0")
+    jax_dir = jax.config.jax_compilation_cache_dir
+    path = skrobust.enable_compilation_cache(tmp_path / "cache")
+    assert path == (tmp_path / "cache").absolute()
+    assert jax.config.jax_compilation_cache_dir == jax_dir
+    assert os.environ["TF_XLA_FLAGS"] == "--tf_xla_auto_jit=0"
+
+
+def test_programs_go_to_the_enabled_folder_and_load_from_it(tmp_path):
+    path = skrobust.enable_compilation_cache(tmp_path / "cache")
+    x = np.arange(4, dtype=np.float32)
+    Program(_double, ("double",))(x)
+    assert len(list(path.iterdir())) == 1
+    # A later process's Program has an empty memory, as this one has.
+    np.testing.assert_array_equal(Program(_double, ("double",))(x), x * 2)
+    assert dict(STATS) == {"compiled": 1, "written": 1, "loaded": 1}
+
+
+def test_enabling_overrides_the_environments_off_switch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKROBUST_PROGRAM_CACHE", "0")
+    assert set_program_cache(enabled=False) is None
+    path = skrobust.enable_compilation_cache(tmp_path / "cache")
+    assert _disk_cache.settings().directory == path
+
+
+def test_the_default_folder_follows_skrobust_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKROBUST_CACHE_DIR", str(tmp_path))
+    assert default_cache_directory() == tmp_path
+    assert skrobust.enable_compilation_cache() == (tmp_path / "programs").absolute()
 
 
 def test_demo_option_turns_the_cache_on(tmp_path, monkeypatch):
-    import skrobust
     from skrobust._cli import build_parser, demo
 
     seen = []
