@@ -26,6 +26,7 @@ _EXPORTS = {
     "load": "skrobust._persistence",
     "make_tabular_preprocessor": "skrobust._preprocessing",
     "save": "skrobust._persistence",
+    "set_program_cache": "skrobust._compilation_cache",
 }
 
 __all__ = [
@@ -38,11 +39,12 @@ __all__ = [
     "load",
     "make_tabular_preprocessor",
     "save",
+    "set_program_cache",
 ]
 
 if TYPE_CHECKING:
     from skrobust._classifier import NoisyMLPClassifier
-    from skrobust._compilation_cache import enable_compilation_cache
+    from skrobust._compilation_cache import enable_compilation_cache, set_program_cache
     from skrobust._layers import GaussianNoise
     from skrobust._persistence import load, save
     from skrobust._preprocessing import make_tabular_preprocessor

@@ -4,9 +4,21 @@ sets."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Compiled programs go to a folder of this test run (tests/run.py shares one
+# between its pytest processes), never the user's cache: the suite neither
+# writes there nor depends on what earlier runs left. The processes the tests
+# start inherit it, so a program compiled once is loaded by the others.
+if "SKROBUST_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="skrobust-test-programs-")
+    os.environ["SKROBUST_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 import matplotlib  # noqa: E402
 

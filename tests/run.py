@@ -122,6 +122,11 @@ def _run_serial(args, phase):
 
 def main() -> int:
     args = sys.argv[1:]
+    # One folder of compiled programs for every pytest process of this run
+    # (tests/conftest.py explains why), removed at the end.
+    if "SKROBUST_CACHE_DIR" not in os.environ:
+        cache = tempfile.TemporaryDirectory(prefix="skrobust-test-programs-")
+        os.environ["SKROBUST_CACHE_DIR"] = cache.name
     if os.environ.get("SKROBUST_TEST_SEQUENTIAL") or len(BACKENDS) == 1:
         phases = [_run_serial(args, "all")]
     else:

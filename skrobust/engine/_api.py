@@ -21,7 +21,7 @@ import numpy as np
 
 from skrobust._knobs import ENGINE_VALUES, read_by
 from skrobust._network import inference_spec
-from skrobust.engine import _core, _loop, _random
+from skrobust.engine import _core, _disk_cache, _loop, _random
 from skrobust.engine._loop import TrainConfig, TrainResult
 
 # Epochs per compiled call: large enough that the per-call cost vanishes, small
@@ -63,9 +63,11 @@ _PROGRAMS = _CompiledCache(_CACHE_SIZE)
 
 
 def compiled_program(key, make):
-    """The compiled program for ``key`` (its kind first) from the engine's
-    one cache, made by ``make`` on a miss; ``clear_cache`` empties it."""
-    return _PROGRAMS.get(key, make)
+    """The program for ``key`` (its kind first) from the engine's one
+    in-memory cache: ``make()`` returns the function to compile (not
+    jitted), which a ``_disk_cache.Program`` compiles per signature or loads
+    from the on-disk cache. ``clear_cache`` empties the memory cache only."""
+    return _PROGRAMS.get(key, lambda: _disk_cache.Program(make(), key))
 
 
 def to_device(tree):
@@ -76,16 +78,12 @@ def to_numpy(tree):
     return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
 
 
-def _compile_loop(spec, cfg):
-    return jax.jit(_loop.make_run(spec, cfg))
-
-
-def _compile_predict(spec):
+def _predict_fn(spec):
     def predict(params, bn, X):
         logits, _ = _core.forward(spec, params, bn, X)
         return _core.output_activation(spec, logits)
 
-    return jax.jit(predict)
+    return predict
 
 
 def chunk_size(epochs: int, verbose: int = 0) -> int:
@@ -248,7 +246,7 @@ def train(
     state on (a continued fit passes a new ``seed``, so that it does not
     replay the random draws it has seen).
     """
-    loop = compiled_program(("loop", spec, cfg), lambda: _compile_loop(spec, cfg))
+    loop = compiled_program(("loop", spec, cfg), lambda: _loop.make_run(spec, cfg))
     state = _core.init_state(spec, cfg, weights, to_device, opt, step)
     data = to_device(pad_rows(data, cfg))
     hyper = to_device(used_hyper(spec, cfg, hyper))
@@ -269,7 +267,7 @@ def predict(spec, weights, X) -> np.ndarray:
     # Noise, dropout and the other training-only parts change nothing at
     # inference: the fits of a search over them share one predict program.
     spec = inference_spec(spec)
-    fn = compiled_program(("predict", spec), lambda: _compile_predict(spec))
+    fn = compiled_program(("predict", spec), lambda: _predict_fn(spec))
     params = to_device(weights["params"])
     bn = to_device(weights["bn_state"])
     X = np.asarray(X, dtype=np.float32)

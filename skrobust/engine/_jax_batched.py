@@ -39,7 +39,7 @@ def _compiled(spec, cfg, shared_key: bool):
     # The engine's one cache of compiled programs, which clear_cache empties.
     return _api.compiled_program(
         ("batched", spec, cfg, shared_key),
-        lambda: jax.jit(_loop.make_batched_run(spec, cfg, shared_key)),
+        lambda: _loop.make_batched_run(spec, cfg, shared_key),
     )
 
 
