@@ -153,9 +153,9 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
         nargs="?",
         const="",
         metavar="DIR",
-        help="keep compiled training programs on disk (default folder "
-        "~/.cache/skrobust) so that the next run skips compiling them "
-        "(skrobust.enable_compilation_cache)",
+        help="the folder of compiled training programs (they are kept on "
+        "disk by default, in the user's cache folder, so that the next run "
+        "skips compiling them; SKROBUST_PROGRAM_CACHE=0 turns that off)",
     )
     # Advanced knobs, hidden from --help: they let tests shrink a run further.
     for flag, kind in (
@@ -204,7 +204,8 @@ def _progress_factory(total: int, description: str):
 
 
 def _compilation_cache(args) -> None:
-    """``--compilation-cache [DIR]``: the backend's on-disk program cache."""
+    """``--compilation-cache [DIR]``: the folder of the on-disk program
+    cache (on by default; the flag alone keeps the default folder)."""
     if args.compilation_cache is not None:
         import skrobust
 
