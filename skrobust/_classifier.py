@@ -146,7 +146,7 @@ class NoisyMLPClassifier(ClassifierMixin, BaseNoisyMLP):
         if not first and classes is not None:
             if not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(
-                    f"`classes={np.unique(classes)!r}` is not the same as on last "
+                    f"`classes={classes!r}` is not the same as on last "
                     f"call to partial_fit, was: {self.classes_!r}"
                 )
         return self._fit(

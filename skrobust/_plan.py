@@ -119,10 +119,13 @@ def plan_fit(
         and old_classes is not None
         and not np.array_equal(old_classes, estimator.classes_)
     ):
+        new_classes = estimator.classes_
+        # A refused fit leaves the fitted estimator as it was.
+        estimator.classes_ = old_classes
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as in "
             f"the previous call to fit. Previously got {old_classes}, `y` has "
-            f"{estimator.classes_}"
+            f"{new_classes}"
         )
     k = estimator.n_members
     # The first three seeds are a single network's, whatever the ensemble:
@@ -177,11 +180,19 @@ def plan_fit(
         )
         for i, (s_init, s_train) in enumerate(seeds)
     )
+    hyper = estimator._hyperparameters(X, y_enc)
+    if previous is not None and not incremental and hyper["decay_start"] != NO_DECAY:
+        # A warm-started fit decays its learning rate afresh over its own
+        # epochs (the warm-up is not repeated): the schedule starts at the
+        # optimizer step the previous fit ended on. partial_fit's schedule
+        # spans ``epochs`` calls.
+        hyper["decay_start"] += previous["step"][0]
+        hyper["warmup_steps"] = 0.0
     return FitPlan(
         spec=spec,
         cfg=cfg,
         data=data,
-        hyper=engine.hyper_arrays(**estimator._hyperparameters(X, y_enc)),
+        hyper=engine.hyper_arrays(**hyper),
         members=members,
         epochs=epochs,
         continued=previous is not None,
