@@ -505,22 +505,23 @@ from skrobust._demo import csv_budget  # noqa: E402
 def test_a_small_table_keeps_the_default_training():
     for quick, epochs in [(True, _demo.QUICK_CSV_EPOCHS), (False, _demo.CSV_EPOCHS)]:
         budget = csv_budget(40, quick=quick)
-        assert (budget.n_train, budget.batch_size, budget.epochs) == (28, 32, epochs)
+        # The estimators' batch_size="auto": min(200, rows), one batch here.
+        assert (budget.n_train, budget.batch_size, budget.epochs) == (28, 28, epochs)
         assert budget.variants is None
         assert not (budget.epochs_capped or budget.batch_size_raised)
 
 
-def test_a_large_table_gets_a_larger_batch_fewer_epochs_and_quick_variants():
+def test_a_large_table_gets_fewer_epochs_and_quick_variants():
     quick = csv_budget(10_000, quick=True)
     assert quick.n_train == 7_000
-    assert quick.batch_size == 128  # 55 mini-batches per epoch, not 219
-    assert quick.steps_per_epoch == 55
-    assert quick.epochs == 1000 // 55 and quick.steps <= _demo.QUICK_CSV_MAX_STEPS
+    assert quick.batch_size == 200  # the estimators' "auto": 35 mini-batches
+    assert quick.steps_per_epoch == 35
+    assert quick.epochs == 1000 // 35 and quick.steps <= _demo.QUICK_CSV_MAX_STEPS
     assert quick.variants == _demo.QUICK_LARGE_CSV_KEYS
     assert {"baseline", "input", "hidden", "dropout"} <= set(quick.variants)
     full = csv_budget(10_000, quick=False)
     assert full.batch_size == quick.batch_size  # the same model, trained longer
-    assert full.epochs == 4000 // 55 and full.steps <= _demo.CSV_MAX_STEPS
+    assert full.epochs == 4000 // 35 and full.steps <= _demo.CSV_MAX_STEPS
     assert full.variants is None  # the full run fits every variant
 
 
@@ -528,15 +529,16 @@ def test_a_large_table_gets_a_larger_batch_fewer_epochs_and_quick_variants():
 @pytest.mark.parametrize("quick", [True, False])
 def test_a_fit_stays_within_the_step_budget(n_rows, quick):
     budget = csv_budget(n_rows, quick=quick)
-    assert 32 <= budget.batch_size <= _demo.CSV_MAX_BATCH_SIZE
+    assert min(200, budget.n_train) <= budget.batch_size <= _demo.CSV_MAX_BATCH_SIZE
     assert _demo.CSV_MIN_EPOCHS <= budget.epochs <= budget.default_epochs
     assert budget.steps <= budget.max_steps
     assert (budget.variants is not None) == (quick and n_rows >= 2_000)
 
 
-def test_a_huge_table_keeps_the_minimum_epochs():
+def test_a_huge_table_gets_a_larger_batch_and_keeps_the_minimum_epochs():
     budget = csv_budget(1_000_000, quick=True)
     assert budget.batch_size == _demo.CSV_MAX_BATCH_SIZE
+    assert budget.batch_size_raised
     assert budget.epochs == _demo.CSV_MIN_EPOCHS
 
 
@@ -591,7 +593,8 @@ def test_the_command_line_applies_the_budget_and_the_users_choices(
     monkeypatch.setattr(_demo.budget, "CSV_STEPS_PER_EPOCH", 1)
     monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_ROWS", 50)
     settings = captured_settings(argv)
-    assert settings.batch_size == 128 and settings.epochs == 20
+    # One mini-batch per epoch at most: the whole training split.
+    assert settings.batch_size == settings.budget.n_train and settings.epochs == 20
     assert settings.variants == _demo.QUICK_LARGE_CSV_KEYS
     settings = captured_settings([*argv, "--epochs", "3"])
     assert settings.epochs == 3 and settings.budget.epochs_from_user
@@ -620,11 +623,11 @@ def test_the_report_says_what_the_budget_chose_and_left_out(
             "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "Training: 82 training rows per split: batch size 128, 6 epochs" in printed
+    assert "Training: 82 training rows per split: batch size 82, 6 epochs" in printed
     assert "--epochs, --param batch_size=N and --variants override" in printed
     report = (out / "report.md").read_text(encoding="utf-8")
     section = report[report.index("### Training budget") :]
-    assert "batch size 128, 6 epochs" in section
+    assert "batch size 82, 6 epochs" in section
     assert "cut from the quick run's 100" in section and "`--epochs N`" in section
     assert "Left out: input noise 0.01 (`input`)" in section
     assert "dropout 0.4 (`dropout`)" in section and "label flipping 0.05" in section

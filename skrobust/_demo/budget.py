@@ -12,10 +12,10 @@ from skrobust._demo.variants import csv_variants
 
 # -- the CSV mode's training budget --------------------------------------------
 #
-# A user's table may have 40 rows or 100,000. At the estimators' batch size of
-# 32 and a fixed number of epochs, a fit's cost grows with the rows (100 epochs
-# on 7,000 training rows are 22,000 mini-batch steps, 40 s on a loaded 2-core
-# CPU, and a quick run makes ~45 fits). So the demo ties the training to the
+# A user's table may have 40 rows or 100,000. At the estimators' batch size
+# (``"auto"``: min(200, rows)) and a fixed number of epochs, a fit's cost
+# grows with the rows (300 epochs on 70,000 training rows are 105,000
+# mini-batch steps, and a quick run makes ~45 fits). So the demo ties the training to the
 # rows: a larger batch on a large table (at most ~64 mini-batches per epoch),
 # and fewer epochs where the default ones would exceed a number of mini-batch
 # steps per fit. The quick run also fits fewer variants on a large table.
@@ -27,8 +27,8 @@ QUICK_CSV_EPOCHS = 100
 CSV_MAX_STEPS = 4000
 QUICK_CSV_MAX_STEPS = 1000
 CSV_MIN_EPOCHS = 5
-CSV_BATCH_SIZE = 32  # the estimators' default
-CSV_MAX_BATCH_SIZE = 256
+CSV_BATCH_SIZE = 200  # the estimators' default ("auto": min(200, rows))
+CSV_MAX_BATCH_SIZE = 1600
 CSV_STEPS_PER_EPOCH = 64
 CSV_TEST_SIZE = 0.3
 # From this many rows a quick CSV run fits only these variants: the
@@ -163,9 +163,9 @@ def csv_budget(
     ``n_rows`` rows (with a target). The user's ``epochs``, ``batch_size``
     and ``variants`` (None: not given) win over the automatic choices:
 
-    - batch size: the estimators' 32, doubled until an epoch on a training
-      split has at most about ``CSV_STEPS_PER_EPOCH`` mini-batches, up to
-      ``CSV_MAX_BATCH_SIZE``;
+    - batch size: the estimators' ``"auto"`` (min(200, rows)), doubled until
+      an epoch on a training split has at most about ``CSV_STEPS_PER_EPOCH``
+      mini-batches, up to ``CSV_MAX_BATCH_SIZE``;
     - epochs: 100 with ``quick``, 300 without, cut so that a fit takes at
       most ``QUICK_CSV_MAX_STEPS`` (``CSV_MAX_STEPS``) mini-batch steps, but
       never below ``CSV_MIN_EPOCHS``;
@@ -174,7 +174,7 @@ def csv_budget(
     """
     n_train = max(1, csv_train_rows(n_rows))
     if batch_size is None:
-        chosen_batch = CSV_BATCH_SIZE
+        chosen_batch = min(CSV_BATCH_SIZE, n_train)
         while (
             chosen_batch < CSV_MAX_BATCH_SIZE
             and math.ceil(n_train / chosen_batch) > CSV_STEPS_PER_EPOCH
