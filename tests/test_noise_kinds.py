@@ -1106,7 +1106,9 @@ def test_batched_search_over_the_kinds_matches_grid_search_cv():
     X, y = _binary_data()
     base = dict(FAST, noise_type="multiplicative", noise_position=SITES)
     kw = dict(cv=CV, scoring="neg_log_loss")
-    ours = BatchedGridSearchCV(Clf(**base), CLF_GRID, **kw).fit(X, y)
+    # max_members above the members: one run, unless their kinds split them.
+    ours = BatchedGridSearchCV(Clf(**base), CLF_GRID, max_members=64, **kw)
+    ours.fit(X, y)
     assert ours.batch_info_["n_members"] == CLF_MEMBERS
     assert ours.batch_info_["n_batched"] == CLF_MEMBERS
     assert ours.batch_info_["n_fallback"] == 0
@@ -1149,7 +1151,8 @@ def test_batched_regressor_search_with_target_and_feature_scaled_noise():
     X, y = _unequal_scales()
     base = dict(FAST, noise_position="input", noise_scale="feature")
     kw = dict(cv=CV, scoring="neg_mean_squared_error")
-    ours = BatchedGridSearchCV(Reg(**base), REG_GRID, **kw).fit(X, y)
+    ours = BatchedGridSearchCV(Reg(**base), REG_GRID, max_members=64, **kw)
+    ours.fit(X, y)
     ref = GridSearchCV(_RegAllKinds(**base), REG_GRID, **kw).fit(X, y)
     assert ours.batch_info_["n_batched"] == REG_MEMBERS
     assert ours.batch_info_["n_runs"] == 1
