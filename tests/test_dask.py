@@ -61,11 +61,6 @@ def test_grid_search_on_a_dask_cluster_equals_the_local_run(client):
     assert set(backends.values()) == {keras.backend.backend()}
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "jax",
-    reason="the batched engine runs under KERAS_BACKEND=jax until it runs "
-    "under every backend",
-)
 def test_batched_search_trains_its_runs_on_the_dask_workers(client):
     # Runs of one network each: four runs for the two workers.
     search = BatchedGridSearchCV(

@@ -2,15 +2,12 @@
 scikit-learn's GridSearchCV and cross_validate, with no leakage between folds,
 and the same results whatever ``n_jobs``.
 
-The batched path trains with the JAX engine. Until that engine runs under
-every Keras backend, these tests run on the JAX backend only (``needs_jax``).
 Tiny networks and one shared configuration keep the number of compiled
 programs (the slow part) small.
 """
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -33,12 +30,6 @@ from skrobust.model_selection import (
     batched_cross_validate,
 )
 
-JAX = keras.backend.backend() == "jax"
-needs_jax = pytest.mark.skipif(
-    not JAX,
-    reason="the batched engine runs under KERAS_BACKEND=jax until it runs "
-    "under every backend",
-)
 FAST = dict(
     hidden_layer_sizes=(8,), epochs=6, learning_rate=0.05, batch_size=16, random_state=0
 )
@@ -56,7 +47,6 @@ def _assert_same_fit(a, b, atol=1e-4):
         assert_allclose(wa, wb, atol=atol, rtol=1e-4)
 
 
-@needs_jax
 def test_scores_match_grid_search_cv(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
@@ -74,7 +64,6 @@ def test_scores_match_grid_search_cv(circles):
     assert ours.batch_info_["n_batched"] == 9
 
 
-@needs_jax
 def test_each_member_equals_its_plain_fit(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, dropout=0.2, **FAST)
@@ -89,7 +78,6 @@ def test_each_member_equals_its_plain_fit(circles):
         assert_allclose(member.predict_proba(X), plain.predict_proba(X), atol=1e-5)
 
 
-@needs_jax
 def test_zero_rate_member_in_a_noisy_run_equals_its_plain_fit(circles):
     # noise_std=0 trains inside the noisy run with the draw multiplied by 0;
     # its fitted estimator has the noise-free network of a plain fit.
@@ -105,7 +93,6 @@ def test_zero_rate_member_in_a_noisy_run_equals_its_plain_fit(circles):
         _assert_same_fit(member, clone(est).fit(X[train], y[train]))
 
 
-@needs_jax
 def test_a_test_row_never_influences_its_member(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)
@@ -129,7 +116,6 @@ def test_a_test_row_never_influences_its_member(circles):
     )
 
 
-@needs_jax
 def test_pipeline_prefix_is_fit_per_fold(circles):
     X, y = circles
     X = X * [100.0, 0.01] + [5.0, -3.0]
@@ -149,7 +135,6 @@ def test_pipeline_prefix_is_fit_per_fold(circles):
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-4)
 
 
-@needs_jax
 def test_unbatchable_settings_fall_back_to_plain_fits(circles):
     X, y = circles
     est = NoisyMLPClassifier(early_stopping=True, **FAST)
@@ -164,7 +149,6 @@ def test_unbatchable_settings_fall_back_to_plain_fits(circles):
     )
 
 
-@needs_jax
 def test_any_estimator_works_through_the_fallback(circles):
     X, y = circles
     grid = {"C": [0.1, 1.0]}
@@ -176,7 +160,6 @@ def test_any_estimator_works_through_the_fallback(circles):
     assert ours.best_params_ == ref.best_params_
 
 
-@needs_jax
 def test_invalid_candidate_gets_error_score(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
@@ -187,7 +170,6 @@ def test_invalid_candidate_gets_error_score(circles):
     assert search.best_index_ == 1
 
 
-@needs_jax
 def test_batched_cross_validate_returns_cross_validates_layout(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)
@@ -208,7 +190,6 @@ def test_batched_cross_validate_returns_cross_validates_layout(circles):
     assert [len(t) for t in ours["indices"]["test"]] == [20, 20, 20]
 
 
-@needs_jax
 def test_seeds_repeat_each_fold_and_match_plain_fits(circles):
     X, y = circles
     est = NoisyMLPClassifier(noise_std=0.3, **FAST)
@@ -231,7 +212,6 @@ def test_seeds_repeat_each_fold_and_match_plain_fits(circles):
         )
 
 
-@needs_jax
 def test_chunked_runs_give_the_same_results(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
@@ -245,7 +225,6 @@ def test_chunked_runs_give_the_same_results(circles):
     )
 
 
-@needs_jax
 def test_regressor_search_matches_grid_search_cv(regression_data):
     X, y = regression_data
     est = NoisyMLPRegressor(**FAST)
@@ -264,7 +243,6 @@ def test_regressor_search_matches_grid_search_cv(regression_data):
     assert ours.score(X, y) == pytest.approx(ref.score(X, y), rel=1e-4)
 
 
-@needs_jax
 def test_multimetric_refit_by_name(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
@@ -285,7 +263,6 @@ def test_multimetric_refit_by_name(circles):
         ).fit(X, y)
 
 
-@needs_jax
 def test_stratified_splits_by_default_for_classifiers(circles):
     X, y = circles
     est = NoisyMLPClassifier(**FAST)
@@ -296,7 +273,6 @@ def test_stratified_splits_by_default_for_classifiers(circles):
     )
 
 
-@needs_jax
 def test_padded_runs_give_each_member_its_own_fit(circles, monkeypatch):
     # Three networks with distinct seeds in runs of two: the second run is
     # padded with a throw-away copy, which no member gets.
@@ -328,7 +304,6 @@ def test_padded_runs_give_each_member_its_own_fit(circles, monkeypatch):
         )
 
 
-@needs_jax
 def test_results_do_not_depend_on_n_jobs(circles):
     # One run of two networks and two plain fits (the LogisticRegression
     # candidate) share one pool of workers. A member's weights depend in
