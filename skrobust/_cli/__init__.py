@@ -7,7 +7,7 @@ file (``--param`` sets any estimator parameter there). The studies themselves
 live in ``_demo/``; this package parses arguments and checks the input data:
 
 - this module: :func:`main`, the table of commands and the log settings of
-  the command's own process;
+  the command's own process (``QUIET_FRAMEWORKS``);
 - ``demo``: the ``demo`` command, its arguments and help, and its run;
 - ``arguments``: argument value types (``--repeats``, ``--param``,
   ``--variants``, ...) and the checks of ``--param`` and ``--variants``
@@ -15,8 +15,10 @@ live in ``_demo/``; this package parses arguments and checks the input data:
 - ``csv_input``: reading ``--data`` and ``--target``: the table's checks, its
   task and preprocessing, every problem a one-line error.
 
-Importing the package loads neither Keras nor a backend: the modules import
-them when a command runs, after :func:`main` has set the logging variables.
+Importing the package, building the parser and parsing arguments load
+neither Keras nor a backend nor JAX (``skrobust --help`` and ``skrobust demo
+--help`` answer in well under a second): the modules import them
+when a command runs, after :func:`main` has set the logging variables.
 """
 
 from __future__ import annotations
@@ -25,12 +27,25 @@ import argparse
 
 from skrobust._cli import demo
 
-# Environment variables that keep the frameworks' start-up and compiler
-# logging (TensorFlow's C++ and absl lines) out of the command's terminal.
-# Set only in the command line's own process, before TensorFlow is imported,
-# and never over a user's own setting: importing skrobust as a library
-# leaves logging alone.
-QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+# Environment variables that keep the frameworks' start-up lines out of the
+# command's terminal. Set only in the command line's own process, before
+# TensorFlow is imported, and never over a user's own setting: importing
+# skrobust as a library leaves logging alone.
+#
+# - TF_CPP_MIN_LOG_LEVEL=2 drops TensorFlow's C++ INFO and WARNING lines
+#   (cpu_feature_guard's "This TensorFlow binary is optimized ...") and with
+#   them absl's "WARNING: All log messages before absl::InitializeLog() ..."
+#   header, which is printed only in front of a line that gets through.
+#   Errors stay visible.
+# - TF_ENABLE_ONEDNN_OPTS=0: the "oneDNN custom operations are on" line
+#   (port.cc, on CPUs where TensorFlow turns oneDNN on by default) is logged
+#   while TensorFlow's libraries load, before the log level is read, so no
+#   level stops it (TF 2.21, measured: TF_CPP_MIN_LOG_LEVEL=3,
+#   GLOG_minloglevel and ABSL_MIN_LOG_LEVEL all let it and its absl header
+#   through, twice). Turning the option off is what stops it; it changes
+#   only TensorFlow's own kernels, which the command does not train with
+#   (training and prediction run in JAX).
+QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 # The commands: each module adds its subparser (``add_parser``) and runs the
 # parsed command (``run``), returning the exit status.

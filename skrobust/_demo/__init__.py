@@ -18,69 +18,61 @@ or :func:`run_csv`. The modules, in the order a run uses them:
 This package re-exports the names the command line and the tests use; the
 command line calls them through the package (``_demo.run_csv``), so tests can
 patch them here. The budget's constants are read from ``budget`` when used:
-patch them there.
+patch them there. The names are imported on first use (PEP 562): ``skrobust
+demo --help`` reads the constants of ``budget``, ``settings`` and
+``variants`` (standard library only) without importing the studies, which
+import the estimators and with them Keras, its backend and JAX.
 """
 
-from skrobust._demo.budget import (
-    CSV_EPOCHS,
-    CSV_MAX_BATCH_SIZE,
-    CSV_MAX_STEPS,
-    CSV_MIN_EPOCHS,
-    CSV_STEPS_PER_EPOCH,
-    QUICK_CSV_EPOCHS,
-    QUICK_CSV_MAX_STEPS,
-    QUICK_LARGE_CSV_KEYS,
-    QUICK_LARGE_CSV_ROWS,
-    csv_budget,
-)
-from skrobust._demo.circles import circles_variants, run_circles
-from skrobust._demo.csv_study import run_csv
-from skrobust._demo.report import quick_note, terminal_summary, write_report
-from skrobust._demo.settings import QUICK_CIRCLES_KEYS, Settings
-from skrobust._demo.stats import Paired
-from skrobust._demo.variants import (
-    BASELINE,
-    CIRCLES_KEYS,
-    HIDDEN_NOISE,
-    LABEL_NOISE_VARIANTS,
-    NOISE_KIND_VARIANTS,
-    REQUIRED_KEYS,
-    TARGET_NOISE_VARIANTS,
-    VARIANT_KEYS,
-    csv_variants,
-    param_conflicts,
-    unavailable_keys,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BASELINE",
-    "CIRCLES_KEYS",
-    "CSV_EPOCHS",
-    "CSV_MAX_BATCH_SIZE",
-    "CSV_MAX_STEPS",
-    "CSV_MIN_EPOCHS",
-    "CSV_STEPS_PER_EPOCH",
-    "HIDDEN_NOISE",
-    "LABEL_NOISE_VARIANTS",
-    "NOISE_KIND_VARIANTS",
-    "QUICK_CIRCLES_KEYS",
-    "QUICK_CSV_EPOCHS",
-    "QUICK_CSV_MAX_STEPS",
-    "QUICK_LARGE_CSV_KEYS",
-    "QUICK_LARGE_CSV_ROWS",
-    "REQUIRED_KEYS",
-    "TARGET_NOISE_VARIANTS",
-    "VARIANT_KEYS",
-    "Paired",
-    "Settings",
-    "circles_variants",
-    "csv_budget",
-    "csv_variants",
-    "param_conflicts",
-    "quick_note",
-    "run_circles",
-    "run_csv",
-    "terminal_summary",
-    "unavailable_keys",
-    "write_report",
-]
+import importlib
+
+# Each public name and the module of this package that defines it.
+_EXPORTS = {
+    "CSV_EPOCHS": "budget",
+    "CSV_MAX_BATCH_SIZE": "budget",
+    "CSV_MAX_STEPS": "budget",
+    "CSV_MIN_EPOCHS": "budget",
+    "CSV_STEPS_PER_EPOCH": "budget",
+    "QUICK_CSV_EPOCHS": "budget",
+    "QUICK_CSV_MAX_STEPS": "budget",
+    "QUICK_LARGE_CSV_KEYS": "budget",
+    "QUICK_LARGE_CSV_ROWS": "budget",
+    "csv_budget": "budget",
+    "circles_variants": "circles",
+    "run_circles": "circles",
+    "run_csv": "csv_study",
+    "quick_note": "report",
+    "terminal_summary": "report",
+    "write_report": "report",
+    "QUICK_CIRCLES_KEYS": "settings",
+    "Settings": "settings",
+    "Paired": "stats",
+    "BASELINE": "variants",
+    "CIRCLES_KEYS": "variants",
+    "HIDDEN_NOISE": "variants",
+    "LABEL_NOISE_VARIANTS": "variants",
+    "NOISE_KIND_VARIANTS": "variants",
+    "REQUIRED_KEYS": "variants",
+    "TARGET_NOISE_VARIANTS": "variants",
+    "VARIANT_KEYS": "variants",
+    "csv_variants": "variants",
+    "param_conflicts": "variants",
+    "unavailable_keys": "variants",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
