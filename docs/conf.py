@@ -61,6 +61,16 @@ API_SECTIONS = [
     ("Layers", "skrobust", ["GaussianNoise"]),
     ("Persistence", "skrobust", ["save", "load"]),
     (
+        "Preprocessing",
+        "skrobust.preprocessing",
+        [
+            "make_tabular_preprocessor",
+            "PiecewiseLinearEncoder",
+            "PeriodicEncoder",
+            "SmoothClipScaler",
+        ],
+    ),
+    (
         "Model selection",
         "skrobust.model_selection",
         ["BatchedGridSearchCV", "batched_cross_validate", "compare_candidates"],

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 #: The category a gap in a categorical column becomes: one-hot encoding then
@@ -73,7 +74,44 @@ def categories_as_text(X):
     return out.map(str).astype(object)
 
 
-def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
+#: What ``numeric_encoding`` names: the numeric columns' last step.
+NUMERIC_ENCODINGS = ("standard", "smooth_clip", "piecewise_linear", "periodic")
+
+
+def numeric_encoder(numeric_encoding="standard"):
+    """A fresh transformer for ``numeric_encoding``: one of
+    :data:`NUMERIC_ENCODINGS`, or a transformer (cloned)."""
+    # Imported here: skrobust.preprocessing's __init__ imports this module.
+    from skrobust.preprocessing import (
+        PeriodicEncoder,
+        PiecewiseLinearEncoder,
+        SmoothClipScaler,
+    )
+
+    if isinstance(numeric_encoding, str):
+        if numeric_encoding == "standard":
+            return StandardScaler()
+        if numeric_encoding == "smooth_clip":
+            return SmoothClipScaler()
+        if numeric_encoding == "piecewise_linear":
+            return PiecewiseLinearEncoder()
+        if numeric_encoding == "periodic":
+            # The frequencies are in the input's units: RealMLP's order.
+            return make_pipeline(SmoothClipScaler(), PeriodicEncoder(random_state=0))
+    elif isinstance(numeric_encoding, TransformerMixin) or (
+        hasattr(numeric_encoding, "fit") and hasattr(numeric_encoding, "transform")
+    ):
+        return clone(numeric_encoding)
+    options = ", ".join(repr(name) for name in NUMERIC_ENCODINGS)
+    raise ValueError(
+        f"numeric_encoding must be one of {options} or a transformer; got "
+        f"{numeric_encoding!r}."
+    )
+
+
+def make_tabular_preprocessor(
+    X, *, max_categories=None, numeric_encoding="standard"
+) -> ColumnTransformer:
     """A ``ColumnTransformer`` for a table of numbers, categories and gaps,
     chosen from the column types of ``X``.
 
@@ -83,7 +121,8 @@ def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
     - **numbers** (int, float and the nullable ``Int64``/``Float64``): gaps
       imputed by the column's median, plus a 0/1 missing-indicator column for
       each column that has gaps in the training data, then ``StandardScaler``
-      (the networks and their noise levels assume features of unit scale);
+      (the networks and their noise levels assume features of unit scale) or
+      the encoding ``numeric_encoding`` names;
     - **categories** (text, ``bool``/``boolean``, ``category``): one-hot
       encoded with ``handle_unknown="ignore"`` (a category first seen at
       prediction encodes as all zeros); a gap is a category of its own,
@@ -103,6 +142,25 @@ def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
     max_categories : int, default=None
         Largest number of one-hot columns per categorical column; the rarer
         categories share one "infrequent" column. None keeps every category.
+    numeric_encoding : str or transformer, default="standard"
+        The last step of the numeric columns (the missing indicators
+        included), after the imputation:
+
+        - ``"standard"``: ``StandardScaler()``;
+        - ``"smooth_clip"``: :class:`~skrobust.preprocessing.SmoothClipScaler`
+          (median, quantile range, smooth clipping to (-3, 3));
+        - ``"piecewise_linear"``:
+          :class:`~skrobust.preprocessing.PiecewiseLinearEncoder` (16
+          quantile bins per column; a 0/1 indicator stays one column);
+        - ``"periodic"``: ``SmoothClipScaler`` then
+          :class:`~skrobust.preprocessing.PeriodicEncoder` (16 frequencies,
+          ``random_state=0``), RealMLP's order;
+        - a transformer: used as given (cloned).
+
+        The step is named ``"encode"`` in the ``"numeric"`` pipeline, so a
+        search over a pipeline holding this preprocessor reaches it as
+        ``columntransformer__numeric__encode`` (a list of transformers to
+        try) and its parameters as ``columntransformer__numeric__encode__...``.
 
     Returns
     -------
@@ -122,6 +180,7 @@ def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
     >>> import numpy as np
     >>> import pandas as pd
     >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from skrobust import NoisyMLPClassifier, make_tabular_preprocessor
     >>> X = pd.DataFrame({
     ...     "age": [22.0, np.nan, 35.0, 58.0, 41.0, np.nan],
@@ -138,16 +197,29 @@ def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
     ... ).fit(X, y)
     >>> model.predict(X.head(2)).shape
     (2,)
+
+    The numeric encoding is a step that a search can swap:
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skrobust.preprocessing import PiecewiseLinearEncoder, SmoothClipScaler
+    >>> search = GridSearchCV(model, {"columntransformer__numeric__encode": [
+    ...     StandardScaler(), SmoothClipScaler(), PiecewiseLinearEncoder(n_bins=4)]})
     """
     roles = column_roles(X)
+    encoder = numeric_encoder(numeric_encoding)
     transformers = []
     if roles["numeric"]:
         transformers.append(
             (
                 "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True),
-                    StandardScaler(),
+                Pipeline(
+                    [
+                        (
+                            "impute",
+                            SimpleImputer(strategy="median", add_indicator=True),
+                        ),
+                        ("encode", encoder),
+                    ]
                 ),
                 roles["numeric"],
             )
@@ -170,12 +242,18 @@ def make_tabular_preprocessor(X, *, max_categories=None) -> ColumnTransformer:
     return ColumnTransformer(transformers, remainder="drop")
 
 
+def _step_text(step) -> str:
+    """A step's class names for a report: ```StandardScaler```, or
+    ```SmoothClipScaler` then `PeriodicEncoder``` for a pipeline."""
+    if isinstance(step, Pipeline):
+        return " then ".join(_step_text(s) for _, s in step.steps)
+    return f"`{type(step).__name__}`"
+
+
 def describe(X, preprocessor: ColumnTransformer) -> tuple[str, str]:
     """What :func:`make_tabular_preprocessor` chose for ``X``: a one-line
     summary and a Markdown list for a report (the preprocessor is fitted on
     a copy to count the columns the network sees)."""
-    from sklearn.base import clone
-
     roles = column_roles(X)
     fitted = clone(preprocessor).fit(X)
     out = fitted.transform(X.head(1))
@@ -206,7 +284,7 @@ def describe(X, preprocessor: ColumnTransformer) -> tuple[str, str]:
                 if with_gaps
                 else " (no gaps in this file; gaps at prediction are imputed)"
             )
-            + ", then `StandardScaler`."
+            + f", then {_step_text(fitted.named_transformers_['numeric'][-1])}."
         )
         parts.append(f"{len(roles['numeric'])} numeric ({len(with_gaps)} with gaps)")
     if roles["categorical"]:

@@ -1,0 +1,30 @@
+"""Input encodings for MLPs on tables, as scikit-learn transformers.
+
+scikit-learn has the scalers and discretizers that tree models and linear
+models need; networks on tables gain from encodings it does not have:
+
+- :class:`PiecewiseLinearEncoder`: each number as its position among its
+  feature's quantile bins (Gorishniy et al., 2022);
+- :class:`PeriodicEncoder`: sines and cosines of random frequencies per
+  feature (the same paper; RealMLP);
+- :class:`SmoothClipScaler`: median-centred, robustly scaled and smoothly
+  clipped numbers (RealMLP, Holzmüller et al., 2024).
+
+Each has ``fit``/``transform``, ``get_feature_names_out`` and ``set_output``,
+and fits in a ``Pipeline`` or ``ColumnTransformer``.
+:func:`make_tabular_preprocessor` (also in ``skrobust``) uses them through its
+``numeric_encoding`` parameter, and a search reaches them as the
+``numeric__encode`` step of its result.
+"""
+
+from skrobust._preprocessing import make_tabular_preprocessor
+from skrobust.preprocessing._periodic import PeriodicEncoder
+from skrobust.preprocessing._piecewise_linear import PiecewiseLinearEncoder
+from skrobust.preprocessing._smooth_clip import SmoothClipScaler
+
+__all__ = [
+    "PeriodicEncoder",
+    "PiecewiseLinearEncoder",
+    "SmoothClipScaler",
+    "make_tabular_preprocessor",
+]
