@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -98,9 +98,7 @@ def numeric_encoder(numeric_encoding="standard"):
         if numeric_encoding == "periodic":
             # The frequencies are in the input's units: RealMLP's order.
             return make_pipeline(SmoothClipScaler(), PeriodicEncoder(random_state=0))
-    elif isinstance(numeric_encoding, TransformerMixin) or (
-        hasattr(numeric_encoding, "fit") and hasattr(numeric_encoding, "transform")
-    ):
+    elif hasattr(numeric_encoding, "fit") and hasattr(numeric_encoding, "transform"):
         return clone(numeric_encoding)
     options = ", ".join(repr(name) for name in NUMERIC_ENCODINGS)
     raise ValueError(

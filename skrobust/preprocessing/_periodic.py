@@ -146,9 +146,16 @@ class PeriodicEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         omega = (2 * np.pi * self.frequencies_).astype(X.dtype)
-        angles = X[:, :, None] * omega  # (n_samples, n_features, n_frequencies)
-        out = np.concatenate([np.sin(angles), np.cos(angles)], axis=2)
-        return out.reshape(X.shape[0], -1)
+        n_samples, n_features = X.shape
+        k = omega.shape[1]
+        # One output array, filled in place: the angles go where the sines
+        # go, the cosines are taken from them before the sines overwrite them.
+        out = np.empty((n_samples, n_features, 2 * k), dtype=X.dtype)
+        angles = out[:, :, :k]
+        np.multiply(X[:, :, None], omega, out=angles)
+        np.cos(angles, out=out[:, :, k:])
+        np.sin(angles, out=angles)
+        return out.reshape(n_samples, -1)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``<feature>_sin<k>``, then

@@ -178,15 +178,15 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def _columns(self, dtype):
-        """Per output column: the feature it reads, its bin's left edge and
-        width, and the bounds it is clipped to."""
-        feature, left, width, low, high = [], [], [], [], []
+        """Per output column: the feature it reads, its bin's left edge, the
+        inverse of its width, and the bounds it is clipped to."""
+        feature, left, inverse_width, low, high = [], [], [], [], []
         for j, edges in enumerate(self.bin_edges_):
             n = len(edges) - 1
             if n == 0:  # constant feature: one column of zeros
                 feature.append(j)
                 left.append(edges[0])
-                width.append(1.0)
+                inverse_width.append(0.0)
                 low.append(0.0)
                 high.append(0.0)
                 continue
@@ -196,12 +196,14 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
             hi[-1] = np.inf  # and above the last
             feature.extend([j] * n)
             left.extend(edges[:-1])
-            width.extend(np.diff(edges))
+            # Inverted in float64: two edges that round to one float32 value
+            # still give a finite slope, where a float32 width would be 0.
+            inverse_width.extend(1.0 / np.diff(edges))
             low.extend(lo)
             high.extend(hi)
         return (
             np.asarray(feature, dtype=np.intp),
-            *(np.asarray(v, dtype=dtype) for v in (left, width, low, high)),
+            *(np.asarray(v, dtype=dtype) for v in (left, inverse_width, low, high)),
         )
 
     def transform(self, X):
@@ -220,8 +222,10 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        feature, left, width, low, high = self._columns(X.dtype)
-        out = (X[:, feature] - left) / width
+        feature, left, inverse_width, low, high = self._columns(X.dtype)
+        out = X[:, feature]  # a copy (fancy indexing), worked on in place
+        out -= left
+        out *= inverse_width
         return np.clip(out, low, high, out=out)
 
     def get_feature_names_out(self, input_features=None):
