@@ -60,15 +60,11 @@ API_SECTIONS = [
     ),
     ("Layers", "skrobust", ["GaussianNoise"]),
     ("Persistence", "skrobust", ["save", "load"]),
+    ("Tables", "skrobust", ["make_tabular_preprocessor"]),
     (
         "Preprocessing",
         "skrobust.preprocessing",
-        [
-            "make_tabular_preprocessor",
-            "PiecewiseLinearEncoder",
-            "PeriodicEncoder",
-            "SmoothClipScaler",
-        ],
+        ["PiecewiseLinearEncoder", "PeriodicEncoder", "SmoothClipScaler"],
     ),
     (
         "Model selection",

@@ -12,6 +12,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from skrobust.preprocessing import (
+    PeriodicEncoder,
+    PiecewiseLinearEncoder,
+    SmoothClipScaler,
+)
+
 #: The category a gap in a categorical column becomes: one-hot encoding then
 #: gives every such column its own missing indicator.
 MISSING_CATEGORY = "(missing)"
@@ -81,13 +87,6 @@ NUMERIC_ENCODINGS = ("standard", "smooth_clip", "piecewise_linear", "periodic")
 def numeric_encoder(numeric_encoding="standard"):
     """A fresh transformer for ``numeric_encoding``: one of
     :data:`NUMERIC_ENCODINGS`, or a transformer (cloned)."""
-    # Imported here: skrobust.preprocessing's __init__ imports this module.
-    from skrobust.preprocessing import (
-        PeriodicEncoder,
-        PiecewiseLinearEncoder,
-        SmoothClipScaler,
-    )
-
     if isinstance(numeric_encoding, str):
         if numeric_encoding == "standard":
             return StandardScaler()

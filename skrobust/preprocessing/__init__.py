@@ -12,12 +12,11 @@ models need; networks on tables gain from encodings it does not have:
 
 Each has ``fit``/``transform``, ``get_feature_names_out`` and ``set_output``,
 and fits in a ``Pipeline`` or ``ColumnTransformer``.
-:func:`make_tabular_preprocessor` (also in ``skrobust``) uses them through its
-``numeric_encoding`` parameter, and a search reaches them as the
-``numeric__encode`` step of its result.
+:func:`skrobust.make_tabular_preprocessor`, the recipe for a whole table,
+uses them through its ``numeric_encoding`` parameter, and a search reaches
+them as the ``numeric__encode`` step of its result.
 """
 
-from skrobust._preprocessing import make_tabular_preprocessor
 from skrobust.preprocessing._periodic import PeriodicEncoder
 from skrobust.preprocessing._piecewise_linear import PiecewiseLinearEncoder
 from skrobust.preprocessing._smooth_clip import SmoothClipScaler
@@ -26,5 +25,4 @@ __all__ = [
     "PeriodicEncoder",
     "PiecewiseLinearEncoder",
     "SmoothClipScaler",
-    "make_tabular_preprocessor",
 ]
