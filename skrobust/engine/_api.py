@@ -113,6 +113,14 @@ def make_config(
     ``early_stopping`` the validation loss is watched instead."""
     batch_size = min(batch_size, n_train)
     n_batches = math.ceil(n_train / batch_size)
+    if n_batches == 1:
+        # One mini-batch holds every row (scikit-learn's "auto" batch on a
+        # table under 200 rows): pad it with masked rows to a size that
+        # nearby sizes share. Masked rows enter no sum, so training is the
+        # same, while fits of nearby sizes (the folds of a cross-validation,
+        # a search's refit, scikit-learn's estimator checks) share one
+        # compiled program instead of compiling one each.
+        batch_size = shared_rows(n_train)
     keys = ("loss", "score") + (("val_loss", "val_score") if has_val else ())
     return TrainConfig(
         optimizer=optimizer,
