@@ -21,7 +21,9 @@ _EXPORTS = {
     "GaussianNoise": "skrobust._layers",
     "InvalidParameterError": "skrobust._validation",
     "NoisyMLPClassifier": "skrobust._classifier",
+    "NoisyMLPClassifierCV": "skrobust._cv",
     "NoisyMLPRegressor": "skrobust._regressor",
+    "NoisyMLPRegressorCV": "skrobust._cv",
     "enable_compilation_cache": "skrobust._compilation_cache",
     "load": "skrobust._persistence",
     "make_tabular_preprocessor": "skrobust._preprocessing",
@@ -33,7 +35,9 @@ __all__ = [
     "GaussianNoise",
     "InvalidParameterError",
     "NoisyMLPClassifier",
+    "NoisyMLPClassifierCV",
     "NoisyMLPRegressor",
+    "NoisyMLPRegressorCV",
     "__version__",
     "enable_compilation_cache",
     "load",
@@ -45,6 +49,7 @@ __all__ = [
 if TYPE_CHECKING:
     from skrobust._classifier import NoisyMLPClassifier
     from skrobust._compilation_cache import enable_compilation_cache, set_program_cache
+    from skrobust._cv import NoisyMLPClassifierCV, NoisyMLPRegressorCV
     from skrobust._layers import GaussianNoise
     from skrobust._persistence import load, save
     from skrobust._preprocessing import make_tabular_preprocessor

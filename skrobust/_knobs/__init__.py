@@ -137,10 +137,13 @@ def _doc_default(value) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def parameters_doc(owner: str) -> str:
-    """The numpydoc ``Parameters`` section of one estimator."""
+def parameters_doc(owner: str, exclude=()) -> str:
+    """The numpydoc ``Parameters`` section of one estimator (without the
+    knobs named in ``exclude``)."""
     lines = ["", "    Parameters", "    ----------"]
     for k in knobs_of(owner):
+        if k.name in exclude:
+            continue
         lines.append(f"    {k.name} : {k.doc_type}, default={_doc_default(k.default)}")
         lines.append(textwrap.indent(textwrap.dedent(k.doc).strip("\n"), " " * 8))
     return "\n".join(lines) + "\n"
