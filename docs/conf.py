@@ -58,6 +58,11 @@ API_SECTIONS = [
         "skrobust",
         ["NoisyMLPClassifier", "NoisyMLPRegressor"],
     ),
+    (
+        "Estimators that choose their regularization",
+        "skrobust",
+        ["NoisyMLPClassifierCV", "NoisyMLPRegressorCV"],
+    ),
     ("Layers", "skrobust", ["GaussianNoise"]),
     ("Persistence", "skrobust", ["save", "load"]),
     ("Tables", "skrobust", ["make_tabular_preprocessor"]),
