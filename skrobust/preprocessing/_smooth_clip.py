@@ -169,7 +169,7 @@ class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False
         )
         bound = self.max_absolute_value
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             z = (X - self.center_.astype(X.dtype)) / self.scale_.astype(X.dtype)
             # hypot, not sqrt(1 + (z/B)**2): the square overflows for large z
             # (float32 from |z| ~ 1e19), which would give 0, not B.
