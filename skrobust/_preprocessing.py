@@ -147,7 +147,7 @@ def make_tabular_preprocessor(
         - ``"smooth_clip"``: :class:`~skrobust.preprocessing.SmoothClipScaler`
           (median, quantile range, smooth clipping to (-3, 3));
         - ``"piecewise_linear"``:
-          :class:`~skrobust.preprocessing.PiecewiseLinearEncoder` (16
+          :class:`~skrobust.preprocessing.PiecewiseLinearEncoder` (8
           quantile bins per column; a 0/1 indicator stays one column);
         - ``"periodic"``: ``SmoothClipScaler`` then
           :class:`~skrobust.preprocessing.PeriodicEncoder` (16 frequencies,
