@@ -27,7 +27,7 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.model_selection import ParameterGrid, check_cv
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrobust import _knobs
 from skrobust._classifier import NoisyMLPClassifier
@@ -384,8 +384,7 @@ class _BaseNoisyMLPCV:
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``best_estimator_.predict(X)``.
         """
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X)
+        return self._fitted_for(X).predict(X)
 
     def predict_members(self, X):
         """Each ensemble member's predictions, from ``best_estimator_``.
@@ -400,8 +399,15 @@ class _BaseNoisyMLPCV:
         predictions : ndarray
             ``best_estimator_.predict_members(X)``.
         """
+        return self._fitted_for(X).predict_members(X)
+
+    def _fitted_for(self, X):
+        """``best_estimator_``, after checking that ``X`` has the features it
+        was fitted on (errors name this estimator; ``X`` is not converted,
+        so its column names reach ``best_estimator_``)."""
         check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_members(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return self.best_estimator_
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "best_estimator_")
@@ -496,8 +502,7 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             ``best_estimator_.predict_proba(X)``, columns in ``classes_`` order.
         """
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_proba(X)
+        return self._fitted_for(X).predict_proba(X)
 
 
 class NoisyMLPRegressorCV(RegressorMixin, _BaseNoisyMLPCV, BaseEstimator):

@@ -185,3 +185,27 @@ def test_bad_search_parameters_get_a_clear_error(Xy_clf):
 def test_unfitted_estimator_has_no_fitted_attributes():
     clf = NoisyMLPClassifierCV()
     assert not hasattr(clf, "classes_") and not hasattr(clf, "model_")
+
+
+@pytest.mark.keras
+def test_save_and_load_keep_the_search_and_the_predictions(Xy_clf, tmp_path):
+    from skrobust import load, save
+
+    X, y = Xy_clf
+    clf = NoisyMLPClassifierCV(**TINY, param_grid={"alpha": [0.0, 0.1]}, cv=2)
+    clf.fit(X, y)
+    save(clf, tmp_path / "cv.skrobust")
+    back = load(tmp_path / "cv.skrobust")
+    assert type(back) is NoisyMLPClassifierCV
+    # error_score is NaN, which equals nothing; compared apart.
+    params = back.get_params()
+    assert np.isnan(params.pop("error_score"))
+    assert params == {k: v for k, v in clf.get_params().items() if k != "error_score"}
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.best_params_ == clf.best_params_
+    assert back.best_index_ == clf.best_index_
+    assert back.best_score_ == clf.best_score_
+    for key in ("mean_test_score", "split1_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(back.cv_results_[key], clf.cv_results_[key])
+    assert back.cv_results_["params"] == clf.cv_results_["params"]
+    assert list(back.cv_results_["param_alpha"]) == [0.0, 0.1]

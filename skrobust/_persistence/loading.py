@@ -35,6 +35,7 @@ from skrobust._persistence.layout import (
     MODEL,
     estimator_classes,
 )
+from skrobust._persistence.search import restore_search
 
 # What zipfile, zlib and struct raise on damaged bytes (bad CRC, truncated
 # members, garbled headers naming unknown compression methods ...).
@@ -151,15 +152,18 @@ def _load_from_zip(zf, label):
             estimator.members_n_iter_,
             best if best is not None else [None] * k,
         )
-        return estimator
-    set_fitted_state(
-        estimator,
-        spec,
-        weights[0],
-        estimator.history_,
-        estimator.n_iter_,
-        getattr(estimator, "best_epoch_", None),
-    )
+    else:
+        set_fitted_state(
+            estimator,
+            spec,
+            weights[0],
+            estimator.history_,
+            estimator.n_iter_,
+            getattr(estimator, "best_epoch_", None),
+        )
+    if "search" in meta:
+        # A CV estimator: the file's estimator is its best_estimator_.
+        return restore_search(meta["search"], estimator, label)
     return estimator
 
 

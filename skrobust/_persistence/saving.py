@@ -30,7 +30,7 @@ def save(estimator, path) -> None:
 
     Parameters
     ----------
-    estimator : NoisyMLPClassifier or NoisyMLPRegressor
+    estimator : NoisyMLPClassifier, NoisyMLPRegressor or their CV estimators
         A fitted estimator.
     path : str, os.PathLike or binary file object
         Destination; the conventional suffix is ``.skrobust``. A path is
@@ -42,6 +42,15 @@ def save(estimator, path) -> None:
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from skrobust._persistence.search import search_classes, search_meta
+
+    search = None
+    if search_classes().get(type(estimator).__name__) is type(estimator):
+        # A CV estimator: its best_estimator_ is stored as any estimator is,
+        # the search around it as the "search" object.
+        check_is_fitted(estimator)
+        search = search_meta(estimator)
+        estimator = estimator.best_estimator_
     name = type(estimator).__name__
     if estimator_classes().get(name) is not type(estimator):
         raise TypeError(
@@ -70,6 +79,8 @@ def save(estimator, path) -> None:
         "attributes": {},
         "arrays": {},
     }
+    if search is not None:
+        meta["search"] = search
     for attr in SCALAR_ATTRIBUTES:
         if estimator.__dict__.get(attr) is not None:
             meta["attributes"][attr] = encode(
