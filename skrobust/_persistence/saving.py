@@ -11,6 +11,7 @@ import zipfile
 
 import numpy as np
 
+from skrobust._atomic import write_atomic
 from skrobust._persistence.codec import encode
 from skrobust._persistence.layout import (
     ARRAY_ATTRIBUTES,
@@ -34,7 +35,11 @@ def save(estimator, path) -> None:
         A fitted estimator.
     path : str, os.PathLike or binary file object
         Destination; the conventional suffix is ``.skrobust``. A path is
-        written atomically (to a temporary file that replaces it at the end).
+        written atomically: to a temporary file beside it, flushed to disk
+        and renamed over ``path`` at the end, so that a save killed at any
+        moment (or a power loss) leaves the old file or the new one, never a
+        damaged one. A killed save may leave a hidden ``.<name>.*.partial``
+        file beside ``path``.
 
     See Also
     --------
@@ -97,17 +102,9 @@ def save(estimator, path) -> None:
         model_path = os.path.join(tmp, MODEL)
         estimator.model_.save(model_path)
         if isinstance(path, str | os.PathLike):
-            path = os.fspath(path)
-            partial = os.path.join(
-                os.path.dirname(os.path.abspath(path)),
-                f".{os.path.basename(path)}.partial",
-            )
-            try:
-                _write_zip(partial, meta, model_path, arrays)
-                os.replace(partial, path)
-            finally:
-                if os.path.exists(partial):
-                    os.remove(partial)
+            # Flushed to disk, then renamed over the old file: a save killed
+            # at any moment leaves the old model or the new one.
+            write_atomic(path, lambda f: _write_zip(f, meta, model_path, arrays))
         else:
             _write_zip(path, meta, model_path, arrays)
 
