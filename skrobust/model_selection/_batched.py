@@ -23,13 +23,16 @@ pieces it drives live in ``_fit_and_score`` (the plain path and scoring),
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.base import clone
 
+from skrobust.model_selection._checkpoint import Checkpoint, part_key
+from skrobust.model_selection._dispatch import Part, run_parts
 from skrobust.model_selection._fit_and_score import (
     _new_result,
     _plain_member,
@@ -39,7 +42,12 @@ from skrobust.model_selection._fit_and_score import (
     take,
 )
 from skrobust.model_selection._grouping import _batch_plan, _fitted, _prepare_member
-from skrobust.model_selection._training_runs import apply_runs, plan_runs, train_run
+from skrobust.model_selection._training_runs import (
+    apply_runs,
+    default_memory_budget,
+    plan_runs,
+    train_run,
+)
 
 
 @dataclasses.dataclass
@@ -51,6 +59,13 @@ class Report:
     n_fallback: int = 0
     n_runs: int = 0
     fallback_reasons: dict = dataclasses.field(default_factory=dict)
+    # Bytes a batched run was planned to use (the measured default when
+    # memory_budget is None).
+    memory_budget: int = 0
+    # Batched runs split in halves after running out of memory.
+    n_runs_split: int = 0
+    # Parts (batched runs and plain fits) read from the checkpoint.
+    n_restored: int = 0
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -81,8 +96,13 @@ def evaluate(
     max_members=None,
     n_jobs=None,
     verbose=0,
+    checkpoint=None,
 ):
     """Fit and score every (candidate, split) member.
+
+    ``checkpoint`` (a folder, or None) keeps each finished batched run and
+    plain fit, and a later call with the same folder reuses those whose
+    inputs are unchanged (``_checkpoint``).
 
     Returns ``(results, report)``: ``results[c][s]`` is a dict with
     ``fit_time``, ``score_time``, ``test`` and ``train`` (dicts of scores, or
@@ -90,6 +110,7 @@ def evaluate(
     ``fit_error`` and ``batched``.
     """
     fit_params = dict(fit_params or {})
+    store = None if checkpoint is None else Checkpoint(checkpoint)
     if sparse.issparse(X):
         # Rows of COO and other formats cannot be taken; CSR's can. A new
         # matrix (or X itself when already CSR): the caller's is not changed.
@@ -148,6 +169,13 @@ def evaluate(
                 plain.append((c, s))
     report.n_batched = len(members)
     report.n_fallback = len(plain)
+    if memory_budget is None:
+        memory_budget = (
+            default_memory_budget()
+            if store is None
+            else store.memory_budget(default_memory_budget)
+        )
+    report.memory_budget = int(memory_budget)
     runs = plan_runs(members, memory_budget, max_members, verbose) if members else []
     report.n_runs = len(runs)
     if plain and verbose:
@@ -157,9 +185,20 @@ def evaluate(
         )
     # One pool for the batched runs and the plain fits, the runs first (they
     # are the long tasks), so no worker waits while another has work.
-    tasks = [delayed(train_run)(*run.arguments(memory_budget)) for run in runs]
-    tasks += [
-        delayed(_plain_member)(
+    parts = []
+    # The data of the plain fits, fingerprinted once. A fitted estimator in
+    # their results (return_estimator) cannot be stored without pickle.
+    data_key = None
+    if store is not None and plain and not return_estimator:
+        data_key = part_key("data", X, y, fit_params)
+    for run in runs:
+        args = run.arguments(memory_budget)
+        # The budget does not change a planned run's result (its size is
+        # already within it): it stays out of the key.
+        key = part_key("run", args[:-1]) if store is not None else None
+        parts.append(Part(train_run, args, key))
+    for c, s in plain:
+        args = (
             estimator,
             candidates[c],
             X,
@@ -172,9 +211,28 @@ def evaluate(
             return_estimator,
             error_score,
         )
-        for c, s in plain
-    ]
-    out = Parallel(n_jobs=n_jobs)(tasks) if tasks else []
+        key = None
+        if data_key is not None:
+            key = part_key(
+                "fit",
+                estimator,
+                candidates[c],
+                data_key,
+                *splits[s],
+                scorer,
+                multimetric,
+                return_train_score,
+                error_score,
+            )
+        parts.append(Part(_plain_member, args, key))
+    out, report.n_restored = run_parts(parts, n_jobs=n_jobs, checkpoint=store)
+    if verbose and report.n_restored:
+        print(
+            f"[batched] {report.n_restored} of {len(parts)} parts read from the "
+            f"checkpoint {os.fspath(checkpoint)}",
+            flush=True,
+        )
+    report.n_runs_split = _warn_split_runs(out[: len(runs)])
     apply_runs(members, runs, out[: len(runs)])
     for m in members:
         res = _new_result()
@@ -201,3 +259,25 @@ def evaluate(
         results[c][s] = res
     _warn_failures(results, error_score)
     return results, report
+
+
+def _warn_split_runs(outputs):
+    """Warn once for the runs that ran out of memory and were split
+    (``train_run``'s third output); their number."""
+    split = [splits for _out, _seconds, splits in outputs if splits]
+    if not split:
+        return 0
+    planned = max(n for splits in split for n, _ in splits)
+    smallest = min(n for splits in split for n, _ in splits)
+    warnings.warn(
+        f"{len(split)} of {len(outputs)} batched runs ran out of memory "
+        f"({split[0][0][1]}); each was split in halves and retried until its "
+        f"parts fit (the smallest part that still failed held {smallest} "
+        f"networks), so every member was trained. Their scores can differ "
+        f"from those of a run of {planned} networks in the last float digits. "
+        f"A smaller memory_budget or max_members plans smaller runs from the "
+        f"start.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return len(split)

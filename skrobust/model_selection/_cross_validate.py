@@ -31,6 +31,7 @@ def batched_cross_validate(
     memory_budget=None,
     max_members=None,
     verbose=0,
+    checkpoint=None,
 ) -> dict:
     """Evaluate one configuration over folds (and seeds) in one batched run.
 
@@ -57,7 +58,7 @@ return_indices, error_score :
         the final estimator). The entries of the result then run over seeds,
         then splits: entry ``i * n_splits + j`` is seed ``i`` on split ``j``.
         ``None`` keeps the estimator's own ``random_state``.
-    memory_budget, max_members :
+    memory_budget, max_members, checkpoint :
         As in :class:`BatchedGridSearchCV`.
     verbose : int, default=0
         Print what is batched and what falls back.
@@ -106,6 +107,7 @@ return_indices, error_score :
         max_members=max_members,
         n_jobs=n_jobs,
         verbose=verbose,
+        checkpoint=checkpoint,
     )
     names = metric_names(scoring, results)
     single = not multimetric and names == ["score"]

@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from skrobust.model_selection._batched import evaluate
+from skrobust.model_selection._dispatch import call_interruptibly
 from skrobust.model_selection._results import (
     format_results,
     is_multimetric,
@@ -88,12 +89,25 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         Bytes one batched run may use (estimated), in each worker: a worker
         trains one run at a time, so ``n_jobs`` workers together may use
         ``n_jobs`` times this. Larger groups are cut into equal runs.
-        ``None`` means 1 GiB.
+        ``None``: a quarter of the memory free when ``fit`` starts (the
+        GPU's, or the host's on a CPU), rounded down to a power of two
+        (1 GiB where it cannot be measured). A run that still runs out of
+        memory is split in halves and retried, down to single networks,
+        with a warning.
     max_members : int, default=None
         At most this many networks per batched run (a seed ensemble of k
         members counts k). ``None``: 8 on a CPU, where a network's cost
         hardly falls in larger runs and smaller runs share out over
         ``n_jobs`` workers; on a GPU, as many as ``memory_budget`` allows.
+    checkpoint : str or os.PathLike, default=None
+        A folder (created if missing) where each finished batched run and
+        plain fit is stored as it finishes, atomically, under a hash of
+        everything that determines it. A ``fit`` with the same folder reuses
+        every stored part whose inputs are unchanged and trains only the
+        rest, with the same results as an uninterrupted search: so a search
+        interrupted (Ctrl-C) or killed can be resumed, and a finished one is
+        not trained again. Files are read without pickle; delete the folder
+        to start afresh. ``None`` keeps nothing.
 
     Attributes
     ----------
@@ -114,7 +128,15 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         Number of cross-validation splits.
     batch_info_ : dict
         Members, how many trained batched and how many fell back (and why),
-        and the number of batched runs.
+        the number of batched runs, the memory budget they were planned
+        with, how many runs were split after running out of memory and how
+        many parts were read from ``checkpoint``.
+
+    Notes
+    -----
+    An interrupted ``fit`` (Ctrl-C, which stops it within a fraction of a
+    second, or any error) sets no attribute: the search is left as it was
+    before the call, as scikit-learn leaves its searches.
 
     Examples
     --------
@@ -142,6 +164,7 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         return_train_score=False,
         memory_budget=None,
         max_members=None,
+        checkpoint=None,
     ):
         self.estimator = estimator
         self.param_grid = param_grid
@@ -154,6 +177,7 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.return_train_score = return_train_score
         self.memory_budget = memory_budget
         self.max_members = max_members
+        self.checkpoint = checkpoint
 
     def _candidates(self):
         return list(ParameterGrid(self.param_grid))
@@ -209,33 +233,40 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
             max_members=self.max_members,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
+            checkpoint=self.checkpoint,
         )
         names = metric_names(self.scoring, results)
         multimetric = multimetric or names != ["score"]
-        self.cv_results_ = format_results(
-            candidates, results, names, self.error_score, self.return_train_score
-        )
-        self.scorer_ = scorer
-        self.multimetric_ = multimetric
-        self.n_splits_ = len(splits)
-        self.batch_info_ = report.as_dict()
+        # Every attribute is set at the end, in one step: a fit interrupted
+        # anywhere (the refit included) leaves none set.
+        fitted = {
+            "cv_results_": format_results(
+                candidates, results, names, self.error_score, self.return_train_score
+            ),
+            "scorer_": scorer,
+            "multimetric_": multimetric,
+            "n_splits_": len(splits),
+            "batch_info_": report.as_dict(),
+        }
         if self.refit is not False:
+            cv_results = fitted["cv_results_"]
             if callable(self.refit):
-                self.best_index_ = int(self.refit(self.cv_results_))
+                fitted["best_index_"] = int(self.refit(cv_results))
             else:
                 metric = self.refit if multimetric else "score"
-                self.best_index_ = int(self.cv_results_[f"rank_test_{metric}"].argmin())
-                self.best_score_ = float(
-                    self.cv_results_[f"mean_test_{metric}"][self.best_index_]
+                fitted["best_index_"] = int(cv_results[f"rank_test_{metric}"].argmin())
+                fitted["best_score_"] = float(
+                    cv_results[f"mean_test_{metric}"][fitted["best_index_"]]
                 )
-            self.best_params_ = candidates[self.best_index_]
+            fitted["best_params_"] = candidates[fitted["best_index_"]]
             best = clone(self.estimator).set_params(
-                **clone(self.best_params_, safe=False)
+                **clone(fitted["best_params_"], safe=False)
             )
             start = time.perf_counter()
-            best.fit(X, y, **fit_params)
-            self.refit_time_ = time.perf_counter() - start
-            self.best_estimator_ = best
+            call_interruptibly(best.fit, X, y, **fit_params)
+            fitted["refit_time_"] = time.perf_counter() - start
+            fitted["best_estimator_"] = best
+        self.__dict__.update(fitted)
         return self
 
     # -- delegation to the refit estimator -------------------------------------

@@ -20,6 +20,13 @@ data and ``max_members`` / ``memory_budget`` only, so that any ``n_jobs``
 gives bit-identical results, and every run of a group has the same size
 (the last one padded with throw-away copies) so that one compiled program
 per worker serves them all.
+
+A run that fails for lack of memory (``MemoryError``, or XLA's
+``RESOURCE_EXHAUSTED`` on a device or the host) is split in halves in its
+worker, down to single networks (:func:`_train_in_halves`), and the parent
+warns: the split run's members then differ from the planned run's in those
+last bits only. :func:`default_memory_budget` measures the budget that
+plans the runs when ``memory_budget`` is None.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import time
 
 from skrobust import engine
@@ -71,15 +79,140 @@ class Run:
 
 
 def train_run(spec, cfg, weights, data, hyper, seeds, epochs, memory_budget):
-    """Worker side: train one run; its NumPy ``TrainResult`` objects and the
-    seconds it took."""
+    """Worker side: train one run. Returns its NumPy ``TrainResult``
+    objects, the seconds it took and the out-of-memory splits it needed
+    (see :func:`_train_in_halves`)."""
+    start = time.perf_counter()
+    splits: list = []
+    out = _train_in_halves(
+        spec,
+        cfg,
+        weights,
+        data,
+        hyper,
+        seeds,
+        epochs,
+        memory_budget,
+        list(range(len(weights))),
+        splits,
+    )
+    return out, time.perf_counter() - start, splits
+
+
+def out_of_memory(exc) -> bool:
+    """Whether ``exc`` says an allocation failed: ``MemoryError`` (host) or
+    XLA's ``RESOURCE_EXHAUSTED`` status (device or host), which JAX raises
+    as ``jax.errors.JaxRuntimeError``."""
+    if isinstance(exc, MemoryError):
+        return True
+    import jax
+
+    # jax.errors.JaxRuntimeError is public in recent JAX; older versions
+    # raise jaxlib's XlaRuntimeError (the class it now names).
+    runtime = getattr(jax.errors, "JaxRuntimeError", None)
+    if runtime is not None:
+        from_xla = isinstance(exc, runtime)
+    else:
+        from_xla = type(exc).__name__ == "XlaRuntimeError"
+    return from_xla and "RESOURCE_EXHAUSTED" in str(exc)
+
+
+def _train_in_halves(
+    spec, cfg, weights, data, hyper, seeds, epochs, memory_budget, idx, splits
+):
+    """Train networks ``idx`` of the run together; a run that runs out of
+    memory is split in halves, each trained the same way, down to single
+    networks (a single network that does not fit raises). Each split is
+    recorded in ``splits`` as ``(networks, error)``."""
     from skrobust.engine import _jax_batched
 
-    start = time.perf_counter()
-    out = _jax_batched.train_members(
-        spec, cfg, weights, data, hyper, seeds, epochs, memory_budget=memory_budget
-    )
-    return out, time.perf_counter() - start
+    whole = len(idx) == len(weights)
+    try:
+        return _jax_batched.train_members(
+            spec,
+            cfg,
+            weights if whole else [weights[i] for i in idx],
+            data if whole else {k: v[idx] for k, v in data.items()},
+            hyper if whole else {k: v[idx] for k, v in hyper.items()},
+            seeds if whole else [seeds[i] for i in idx],
+            epochs,
+            memory_budget=memory_budget,
+        )
+    except Exception as exc:
+        if len(idx) == 1 or not out_of_memory(exc):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        splits.append((len(idx), f"{type(exc).__name__}: {first}"[:300]))
+    # Outside the except block: the error's traceback (and the device
+    # buffers its frames hold) is released before the halves allocate.
+    half = (len(idx) + 1) // 2
+    return [
+        r
+        for part in (idx[:half], idx[half:])
+        for r in _train_in_halves(
+            spec, cfg, weights, data, hyper, seeds, epochs, memory_budget, part, splits
+        )
+    ]
+
+
+# The share of the free memory a batched run may use by default: a run
+# holds more than the estimate counts (XLA's temporaries, the host's copy of
+# the data), and n_jobs workers each hold one run.
+MEMORY_SHARE = 4
+# The default budget when the free memory cannot be measured.
+FALLBACK_MEMORY_BUDGET = 2**30
+
+
+def default_memory_budget() -> int:
+    """Bytes a batched run may use when ``memory_budget`` is None: a quarter
+    of the memory free now (the accelerator's on a GPU or TPU, the host's
+    on a CPU), rounded down to a power of two (so that small changes in
+    free memory do not move the cut of the runs, which results depend on in
+    their last bits), at least 64 MiB; 1 GiB where the free memory cannot
+    be read."""
+    free = _free_device_memory() or _free_host_memory()
+    if not free:
+        return FALLBACK_MEMORY_BUDGET
+    share = max(int(free) // MEMORY_SHARE, 2**26)
+    return 1 << (share.bit_length() - 1)
+
+
+def _free_device_memory():
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return None
+    try:
+        stats = device.memory_stats() or {}
+    except Exception:
+        return None
+    limit = stats.get("bytes_limit")
+    if not limit:
+        return None
+    return max(int(limit) - int(stats.get("bytes_in_use", 0)), 0)
+
+
+def _free_host_memory():
+    # psutil where it is installed; else Linux's own estimate of the memory
+    # available without swapping, else the free pages (POSIX).
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def run_size(max_members):
@@ -215,7 +348,7 @@ def apply_runs(members, runs, outputs):
     """Write each run's results (``train_run``'s outputs, in ``runs``' order)
     into its members, member by member in ``members``' order."""
     results: dict = {id(m): [None] * len(m.plan.members) for m in members}
-    for run, (out, seconds) in zip(runs, outputs, strict=True):
+    for run, (out, seconds, _splits) in zip(runs, outputs, strict=True):
         # Each network's fit time is its share of its run.
         share = seconds / len(run.owners)
         for (m, j), result in zip(run.owners, out, strict=False):
