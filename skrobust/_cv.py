@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrobust import _knobs
 from skrobust._classifier import NoisyMLPClassifier
+from skrobust._inputs import check_sample_weight
 from skrobust._regressor import NoisyMLPRegressor
 from skrobust._validation import InvalidParameterError, validate_params
 
@@ -115,8 +116,6 @@ n_outputs_, out_activation_ :
 
 # Fitted attributes read from ``best_estimator_``.
 _DELEGATED = (
-    "n_features_in_",
-    "feature_names_in_",
     "model_",
     "history_",
     "loss_curve_",
@@ -326,6 +325,18 @@ class _BaseNoisyMLPCV:
             )
         base = self._base_estimator()
         validate_params(base)
+        # Checked once here, as the plain estimator checks them (errors name
+        # this estimator); the search and the refit get plain arrays.
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            ensure_all_finite=True,
+            multi_output=True,
+            y_numeric=False,
+        )
         grids = self._search_space()
         for grid in grids:
             for candidate in ParameterGrid(grid):
@@ -357,7 +368,11 @@ class _BaseNoisyMLPCV:
             error_score=self.error_score,
             memory_budget=self.memory_budget,
         )
-        fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        fit_params = (
+            {}
+            if sample_weight is None
+            else {"sample_weight": check_sample_weight(sample_weight, X.shape[0])}
+        )
         search.fit(X, y, **fit_params)
         self.cv_results_ = search.cv_results_
         self.best_index_ = search.best_index_
@@ -384,7 +399,7 @@ class _BaseNoisyMLPCV:
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``best_estimator_.predict(X)``.
         """
-        return self._fitted_for(X).predict(X)
+        return self.best_estimator_.predict(self._checked(X))
 
     def predict_members(self, X):
         """Each ensemble member's predictions, from ``best_estimator_``.
@@ -399,15 +414,20 @@ class _BaseNoisyMLPCV:
         predictions : ndarray
             ``best_estimator_.predict_members(X)``.
         """
-        return self._fitted_for(X).predict_members(X)
+        return self.best_estimator_.predict_members(self._checked(X))
 
-    def _fitted_for(self, X):
-        """``best_estimator_``, after checking that ``X`` has the features it
-        was fitted on (errors name this estimator; ``X`` is not converted,
-        so its column names reach ``best_estimator_``)."""
+    def _checked(self, X):
+        """``X`` checked against what ``fit`` saw (errors name this
+        estimator), as the array ``best_estimator_`` was fitted on."""
         check_is_fitted(self, "best_estimator_")
-        validate_data(self, X, reset=False, skip_check_array=True)
-        return self.best_estimator_
+        return validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            ensure_all_finite=True,
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "best_estimator_")
@@ -502,7 +522,7 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             ``best_estimator_.predict_proba(X)``, columns in ``classes_`` order.
         """
-        return self._fitted_for(X).predict_proba(X)
+        return self.best_estimator_.predict_proba(self._checked(X))
 
 
 class NoisyMLPRegressorCV(RegressorMixin, _BaseNoisyMLPCV, BaseEstimator):

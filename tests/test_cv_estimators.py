@@ -119,6 +119,8 @@ def test_fit_searches_the_default_grid_and_refits_the_choice(Xy_clf):
     np.testing.assert_array_equal(clf.predict_proba(X), best.predict_proba(X))
     np.testing.assert_array_equal(clf.classes_, np.unique(y))
     assert clf.n_features_in_ == 4 and clf.loss_curve_ == best.loss_curve_
+    with pytest.raises(ValueError, match="but NoisyMLPClassifierCV is expecting 4"):
+        clf.predict(X[:, :3])
     assert clf.score(X, y) == best.score(X, y)
 
 
@@ -209,3 +211,22 @@ def test_save_and_load_keep_the_search_and_the_predictions(Xy_clf, tmp_path):
         np.testing.assert_array_equal(back.cv_results_[key], clf.cv_results_[key])
     assert back.cv_results_["params"] == clf.cv_results_["params"]
     assert list(back.cv_results_["param_alpha"]) == [0.0, 0.1]
+
+
+@pytest.mark.keras
+def test_feature_names_are_the_cv_estimators_and_survive_a_save(Xy_clf, tmp_path):
+    import pandas as pd
+
+    from skrobust import load, save
+
+    X, y = Xy_clf
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = NoisyMLPClassifierCV(**TINY, param_grid={"alpha": [0.0]}, cv=2)
+    clf.fit(frame, y)
+    assert list(clf.feature_names_in_) == ["a", "b", "c", "d"]
+    save(clf, tmp_path / "cv.skrobust")
+    back = load(tmp_path / "cv.skrobust")
+    assert list(back.feature_names_in_) == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(back.predict(frame), clf.predict(frame))
+    with pytest.raises(ValueError, match="feature names"):
+        back.predict(frame[["d", "c", "b", "a"]])

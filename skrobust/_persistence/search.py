@@ -49,6 +49,11 @@ def search_meta(cv) -> dict:
         "batch_info_": encode(cv.batch_info_, "batch_info_"),
         "cv_results_": results,
         "candidates": encode(list(cv.cv_results_["params"]), "cv_results_"),
+        "feature_names_in_": (
+            [str(n) for n in cv.feature_names_in_]
+            if hasattr(cv, "feature_names_in_")
+            else None
+        ),
     }
 
 
@@ -86,6 +91,11 @@ def restore_search(search, best, label):
             k: kind(search["attributes"][k]) for k, kind in _ATTRIBUTES.items()
         }
         batch_info = decode(search["batch_info_"], "batch_info_")
+        names = search.get("feature_names_in_")
+        if names is not None:
+            names = np.asarray([str(n) for n in names], dtype=object)
+            if len(names) != best.n_features_in_:
+                raise ValueError("feature_names_in_ does not match n_features_in_")
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{label}: invalid search record ({exc}).") from None
     if not isinstance(candidates, list) or not all(
@@ -111,4 +121,7 @@ def restore_search(search, best, label):
     for k, v in attributes.items():
         setattr(cv, k, v)
     cv.best_estimator_ = best
+    cv.n_features_in_ = best.n_features_in_
+    if names is not None:
+        cv.feature_names_in_ = names
     return cv
