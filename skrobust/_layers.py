@@ -3,7 +3,9 @@
 Keras's own ``keras.layers.GaussianNoise`` refuses ``stddev > 1``; noise that
 large is a legitimate choice on unscaled inputs, so skrobust has its own layer.
 It is registered as a serializable Keras object, so models holding it save and
-load in Keras's native format with ``safe_mode=True``.
+load in Keras's native format with ``safe_mode=True``. :func:`keras_initializer`
+gives a Keras initializer with a local seed (the knob table checks initializer
+names with it, without importing the network module).
 """
 
 from __future__ import annotations
@@ -83,3 +85,15 @@ class GaussianNoise(keras.layers.Layer):
             Keras's layer configuration with ``stddev`` and ``seed``.
         """
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+def keras_initializer(name: str, seed: int = 0):
+    """The Keras initializer ``name`` with a local seed.
+
+    ``keras.initializers.get(name)`` alone seeds a random initializer from
+    Python's global ``random`` module, which skrobust must leave untouched.
+    """
+    try:
+        return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+    except TypeError:  # an initializer without a seed (zeros, ones, ...)
+        return keras.initializers.get(name)

@@ -27,7 +27,8 @@ from skrobust._knobs import (
     NOISE_POSITIONS,
     SKLEARN_ACTIVATIONS,
 )
-from skrobust._network import NetworkSpec, init_weights
+from skrobust._network import init_weights
+from skrobust._spec import NetworkSpec
 from skrobust._validation import validate_params
 
 

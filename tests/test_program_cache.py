@@ -242,19 +242,19 @@ def test_a_key_whose_repr_differs_between_processes_is_not_kept(folder):
     assert entries(folder) == [] and STATS["compiled"] == 1
 
 
-def test_an_edit_of_the_engine_or_network_source_changes_the_key(tmp_path, monkeypatch):
+def test_an_edit_of_the_engine_or_spec_source_changes_the_key(tmp_path, monkeypatch):
     import shutil
 
     package = Path(_disk_cache.__file__).parent.parent
     copy = tmp_path / "skrobust"
     shutil.copytree(package / "engine", copy / "engine")
-    shutil.copy(package / "_network.py", copy / "_network.py")
+    shutil.copy(package / "_spec.py", copy / "_spec.py")
     monkeypatch.setattr(
         _disk_cache, "__file__", str(copy / "engine" / "_disk_cache.py")
     )
     original = _disk_cache._source_hash()
     assert original == _disk_cache._source_hash()
-    for name in ["engine/_loop.py", "_network.py"]:
+    for name in ["engine/_loop.py", "_spec.py"]:
         with open(copy / name, "a") as f:
             f.write("# an edit\n")
         edited = _disk_cache._source_hash()

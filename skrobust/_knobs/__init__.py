@@ -2,7 +2,7 @@
 
 Each :class:`Knob` says what scikit-learn needs (name, default, constraint,
 docstring text, which estimators have it) and what training does with it:
-the :class:`~skrobust._network.NetworkSpec` flag a value above 0 (or one its
+the :class:`~skrobust._spec.NetworkSpec` flag a value above 0 (or one its
 ``is_on`` accepts) switches on (a structural change: the compiled program
 gains the operation), and whether
 the engine receives the value as data (``engine="scalar"``; one compiled
@@ -21,8 +21,8 @@ Read from here: the estimators' ``_parameter_constraints`` and the
 parameter sections of their docstrings (``_classifier.py``,
 ``_regressor.py``), the spec a fit builds
 and the engine's hyperparameters (``_plan.py``), ``engine.hyper_arrays`` and
-``engine._api.used_hyper``, ``_network.TRAINING_SWITCHES`` (so
-``inference_spec`` and the batched search's grouping) and the flags an older
+``engine._api.used_hyper``, ``TRAINING_SWITCHES`` (so
+``_spec.inference_spec`` and the batched search's grouping) and the flags an older
 saved file lacks (``_persistence/checks.py``). The ``__init__`` signatures stay
 explicit keyword arguments, as scikit-learn requires; a test checks that they
 list these knobs with these defaults.
@@ -41,6 +41,7 @@ import textwrap
 
 from skrobust._knobs import ensembles, regularization, structure, targets, training
 from skrobust._knobs.knob import (
+    ACTIVATIONS,
     BOTH,
     CLASSIFIER,
     DEFAULT_LEARNING_RATE,
@@ -150,6 +151,7 @@ def parameters_doc(owner: str, exclude=()) -> str:
 
 
 __all__ = [
+    "ACTIVATIONS",
     "BOTH",
     "CLASSIFIER",
     "DEFAULT_LEARNING_RATE",

@@ -91,20 +91,47 @@ def is_noise_position(value) -> bool:
     )
 
 
-# scikit-learn's MLP names of activations, and the Keras names they stand for.
+# Keras's element-wise activations the engine implements (the functions are
+# ``engine._core.ACTIVATIONS``, built from this list), and scikit-learn's MLP
+# names of activations with the Keras names they stand for.
+ACTIVATIONS = (
+    "relu",
+    "sigmoid",
+    "tanh",
+    "linear",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "softsign",
+    "exponential",
+    "leaky_relu",
+    "relu6",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "mish",
+    "celu",
+    "log_sigmoid",
+    "tanh_shrink",
+    "squareplus",
+    "sparse_plus",
+)
 SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
 
 
 def is_activation(value) -> bool:
-    from skrobust.engine._core import ACTIVATIONS
-
     return isinstance(value, str) and (
         value in ACTIVATIONS or value in SKLEARN_ACTIVATIONS
     )
 
 
 def is_initializer(value) -> bool:
-    from skrobust._network import keras_initializer
+    # Keras checks the name; imported here so the table loads without it.
+    from skrobust._layers import keras_initializer
 
     return isinstance(value, str) and keras_initializer(value) is not None
 

@@ -13,7 +13,7 @@
 :func:`load` never unpickles and never deserializes Keras objects from the
 file. It accepts only the whitelisted estimator classes, decodes parameters
 through a closed set of JSON tags, rebuilds the network from the validated
-:class:`~skrobust._network.NetworkSpec`, checks that the file's Keras
+:class:`~skrobust._spec.NetworkSpec`, checks that the file's Keras
 architecture is exactly that network (a ``Lambda`` or any other layer a
 skrobust network does not have is refused) and reads only the weight arrays
 from ``model.keras``. Loading an untrusted file therefore cannot run code; any

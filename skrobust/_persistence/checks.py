@@ -56,7 +56,7 @@ _FIRST_SPEC_FIELDS = (
 def later_spec_fields() -> dict:
     """Spec fields added after format version 1 was first written, with the
     value that describes an older file."""
-    from skrobust._network import NetworkSpec
+    from skrobust._spec import NetworkSpec
 
     return {
         f.name: f.default
@@ -67,7 +67,7 @@ def later_spec_fields() -> dict:
 
 def restore_spec(meta, label):
     from skrobust._knobs import NOISE_POSITIONS, NOISE_TYPES, TRAINING_SWITCHES
-    from skrobust._network import NetworkSpec
+    from skrobust._spec import NetworkSpec
 
     fields = {
         k: decode(v, f"spec.{k}") for k, v in json_object(meta, "spec", label).items()

@@ -1,7 +1,7 @@
 """Entry points of the training engine, JAX whatever Keras's backend is.
 
 The estimator calls :func:`train` and :func:`predict`; they reuse a compiled program
-for every fit with the same :class:`~skrobust._network.NetworkSpec` and
+for every fit with the same :class:`~skrobust._spec.NetworkSpec` and
 :class:`TrainConfig` (``GridSearchCV`` clones the estimator for every fit, so
 recompiling per estimator would cost more than training) from the engine's
 one cache, and run epochs in compiled chunks (``_loop.run_chunks``) so that
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from skrobust._knobs import ENGINE_VALUES, read_by
-from skrobust._network import inference_spec
+from skrobust._spec import inference_spec
 from skrobust.engine import _core, _disk_cache, _loop, _random
 from skrobust.engine._loop import TrainConfig, TrainResult
 

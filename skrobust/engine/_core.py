@@ -3,7 +3,7 @@ losses and metrics, and the training-only noise kinds.
 
 They are traced inside the compiled training loop (``_loop.py``); they never
 touch Keras layer objects, so one compiled program serves every estimator
-with the same :class:`~skrobust._network.NetworkSpec`, and hyperparameters
+with the same :class:`~skrobust._spec.NetworkSpec`, and hyperparameters
 (noise std, dropout rates, learning rate, momentum) are arrays, not Python
 constants. The engine is JAX whatever Keras's backend is: Keras builds the
 model users keep (``_network.py``) from the trained weights.
@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skrobust._knobs import ACTIVATIONS as KNOB_ACTIVATIONS
 from skrobust.engine._optim import _flat, _unflat, init_optimizer
 
 # Rows of a mini-batch that are padding (the last batch of an epoch, or rows a
@@ -54,10 +55,11 @@ def _squareplus(x, b=4.0):
 
 
 # Keras's element-wise activations by name, with Keras's default constants
-# (``tests/test_engine.py`` checks each against ``keras.activations``).
+# (``tests/test_engine.py`` checks each against ``keras.activations``), one
+# for each name the ``activation`` knob accepts (``_knobs.ACTIVATIONS``).
 # scikit-learn's names ("logistic", "identity") are mapped to these by
 # ``_plan.network_spec``.
-ACTIVATIONS = {
+_ACTIVATION_FUNCTIONS = {
     "relu": jax.nn.relu,
     "sigmoid": jax.nn.sigmoid,
     "tanh": jnp.tanh,
@@ -83,6 +85,7 @@ ACTIVATIONS = {
     "squareplus": _squareplus,
     "sparse_plus": jax.nn.sparse_plus,
 }
+ACTIVATIONS = {name: _ACTIVATION_FUNCTIONS[name] for name in KNOB_ACTIVATIONS}
 
 
 def _masked_moments(h, mask):

@@ -53,7 +53,7 @@ DEFAULT_MAX_BYTES = 512 * 2**20
 # and the network description whose properties the engine reads while
 # tracing. Their hash is part of every key, so that an edit during
 # development never loads a program compiled from the old code.
-_SOURCES = ("engine/*.py", "_network.py")
+_SOURCES = ("engine/*.py", "_spec.py")
 
 # JAX settings that change the program a function lowers to, or the numbers
 # it computes (random bits, matmul precision), without changing its inputs.

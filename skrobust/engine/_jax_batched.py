@@ -1,6 +1,6 @@
 """Many fits of one network structure as one ``jax.vmap``-ed training loop.
 
-The members of a batched run share a :class:`~skrobust._network.NetworkSpec`
+The members of a batched run share a :class:`~skrobust._spec.NetworkSpec`
 and a :class:`~skrobust.engine._loop.TrainConfig`; they differ in their initial
 weights, hyperparameters (noise std, dropout rates, learning rate, momentum),
 training rows and, optionally, seed. Each member's data holds only its own

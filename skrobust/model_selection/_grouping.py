@@ -19,8 +19,8 @@ from sklearn.pipeline import Pipeline
 
 from skrobust._base import BaseNoisyMLP
 from skrobust._knobs import TRAINING_SWITCHES
-from skrobust._network import inference_spec
 from skrobust._plan import FitPlan, plan_fit
+from skrobust._spec import inference_spec
 from skrobust._validation import validate_params
 
 
