@@ -5,8 +5,9 @@ the fit, the fitted ``model_``, pickling, the forward pass, tags) and the
 Each estimator adds its signature, target encoding and outputs in
 ``_classifier.py`` or ``_regressor.py``. The parameters' constraints and docs
 are declared in ``_knobs/``, the checks of ``X`` and ``sample_weight`` in
-``_inputs.py``, what a fit computes and keeps in ``_plan.py``, the network
-structure in ``_network.py`` and training in ``skrobust.engine``.
+``_inputs.py``, what a fit computes in ``_plan.py`` and what it keeps in
+``_fitted.py``, the network structure in ``_spec.py`` (its Keras model in
+``_network.py``) and training in ``skrobust.engine``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrobust import _plan, engine
+from skrobust import _fitted, _plan, engine
 from skrobust._inputs import (
     check_float32_range,
     check_sample_weight,
@@ -111,7 +112,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             self, X, y, sample_weight, incremental=incremental, classes=classes
         )
         result = self._train(plan)
-        _plan.apply_result(self, plan, result, stacklevel=3)
+        _fitted.apply_result(self, plan, result, stacklevel=3)
         return self
 
     # -- scikit-learn's MLP attributes -----------------------------------------

@@ -140,7 +140,7 @@ def _load_from_zip(zf, label):
 
     k = n_members(estimator)
     weights = _read_weights(zf, spec, label, k)
-    from skrobust._plan import set_fitted_state
+    from skrobust._fitted import set_fitted_state
 
     if k > 1:
         best = getattr(estimator, "members_best_epoch_", None)

@@ -34,18 +34,24 @@ the optional JAX extra.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import os
 import pickle
 import sys
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from skrobust.engine._disk_entries import (
+    STATS,
+    count,
+    read_entry,
+    safe_folder,
+    write_entry,
+)
 
 DEFAULT_MAX_BYTES = 512 * 2**20
 
@@ -65,26 +71,10 @@ _JAX_SETTINGS = (
     "jax_numpy_dtype_promotion",
 )
 
-_SUFFIX = ".prog"
-_MAGIC = b"SKRPROG1"
-_DIGEST_BYTES = 32
-# Temporary files older than this are left over from a crashed writer.
-_STALE_TMP_SECONDS = 3600.0
-
 _OFF = {"0", "off", "false", "no"}
-
-# What happened, for tests and benchmarks: "compiled", "loaded", "written",
-# "evicted", "unreadable" (an entry that could not be loaded), "unsafe" (a
-# folder or file that was not trusted), "unserializable", "write_failed".
-STATS: collections.Counter = collections.Counter()
 
 _lock = threading.RLock()
 _warned = False
-
-
-def _count(event):
-    with _lock:
-        STATS[event] += 1
 
 
 @dataclass(frozen=True)
@@ -267,138 +257,6 @@ def digest(key, sig) -> str:
 
 
 # ---------------------------------------------------------------------------
-# The folder
-
-
-def _safe_folder(folder: Path, create: bool) -> bool:
-    """Whether ``folder`` may hold entries: it exists (created with mode
-    0o700 if ``create``), and on POSIX it is owned by this user and nobody
-    else may write it."""
-    try:
-        if create:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-        st = os.stat(folder)
-    except OSError:
-        return False
-    if os.name != "posix":
-        return True
-    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        _count("unsafe")
-        return False
-    return True
-
-
-def _read(folder: Path, name: str):
-    """The entry's payload and output tree, or ``None``."""
-    path = folder / (name + _SUFFIX)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            if os.name == "posix":
-                st = os.fstat(f.fileno())
-                if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-                    _count("unsafe")
-                    return None
-            data = f.read()
-    except OSError:
-        return None
-    head = len(_MAGIC) + _DIGEST_BYTES
-    body = data[head:]
-    # The checksum is read before anything is unpickled: a truncated or
-    # damaged payload never reaches XLA's deserializer.
-    if (
-        len(data) <= head
-        or data[: len(_MAGIC)] != _MAGIC
-        or hashlib.sha256(body).digest() != data[len(_MAGIC) : head]
-    ):
-        _count("unreadable")
-        return None
-    try:
-        stored, out_tree, payload = pickle.loads(body)
-    except Exception:  # noqa: BLE001 - any damage means a miss
-        _count("unreadable")
-        return None
-    if stored != name:
-        _count("unreadable")
-        return None
-    try:
-        os.utime(path)  # least recently used is evicted first
-    except OSError:
-        pass
-    return payload, out_tree
-
-
-def _write(folder: Path, name: str, payload: bytes, out_tree, max_bytes) -> bool:
-    body = pickle.dumps((name, out_tree, payload), protocol=pickle.HIGHEST_PROTOCOL)
-    data = _MAGIC + hashlib.sha256(body).digest() + body
-    if max_bytes is not None and len(data) > max_bytes:
-        return False
-    # A temporary file in the same folder, then an atomic rename: readers in
-    # other processes see the old entry, no entry, or the whole new one.
-    tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / (name + _SUFFIX))
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        _count("write_failed")
-        _warn_once(f"{type(exc).__name__}: {exc}")
-        return False
-    _count("written")
-    if max_bytes is not None:
-        evict(folder, max_bytes)
-    return True
-
-
-def evict(folder: Path, max_bytes: int) -> None:
-    """Remove the least recently used entries (oldest modification time:
-    a load touches its entry) until ``folder`` holds at most ``max_bytes``,
-    and temporary files a crashed writer left."""
-    now = time.time()
-    entries = []
-    try:
-        with os.scandir(folder) as it:
-            for e in it:
-                try:
-                    st = e.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if e.name.endswith(".tmp") and now - st.st_mtime > _STALE_TMP_SECONDS:
-                    _unlink(e.path)
-                elif e.name.endswith(_SUFFIX):
-                    entries.append((st.st_mtime, st.st_size, e.path))
-    except OSError:
-        return
-    total = sum(size for _, size, _ in entries)
-    for _, size, path in sorted(entries):
-        if total <= max_bytes:
-            break
-        if _unlink(path):
-            _count("evicted")
-        total -= size
-
-
-def _unlink(path) -> bool:
-    try:
-        os.unlink(path)
-        return True
-    except OSError:
-        return False
-
-
-# ---------------------------------------------------------------------------
 # Programs
 
 
@@ -478,20 +336,20 @@ class Program:
         except Exception as exc:  # noqa: BLE001 - e.g. a key without repr
             _warn_once(f"no key: {type(exc).__name__}: {exc}")
             name = None
-        safe = name is not None and _safe_folder(folder, create=True)
+        safe = name is not None and safe_folder(folder, create=True)
         if safe:
             try:
-                entry = _read(folder, name)
+                entry = read_entry(folder, name)
             except Exception:  # noqa: BLE001 - never the user's problem
-                _count("unreadable")
+                count("unreadable")
                 entry = None
             if entry is not None:
                 compiled = _deserialize(entry, in_tree)
                 if compiled is not None:
-                    _count("loaded")
+                    count("loaded")
                     return compiled
         compiled = self._jit.lower(*args).compile()
-        _count("compiled")
+        count("compiled")
         if safe:
             self._store(compiled, in_tree, folder, name, max_bytes)
         return compiled
@@ -508,14 +366,14 @@ class Program:
             if pickle.loads(pickle.dumps(out_tree)) != out_tree:
                 raise ValueError("the output tree does not pickle")
         except Exception as exc:  # noqa: BLE001 - the backend may not support it
-            _count("unserializable")
+            count("unserializable")
             _warn_once(f"{type(exc).__name__}: {exc}")
             return
         try:
             with _lock:
-                _write(folder, name, payload, out_tree, max_bytes)
+                write_entry(folder, name, payload, out_tree, max_bytes)
         except Exception as exc:  # noqa: BLE001 - never the user's problem
-            _count("write_failed")
+            count("write_failed")
             _warn_once(f"{type(exc).__name__}: {exc}")
 
 
@@ -527,7 +385,7 @@ def _deserialize(entry, in_tree):
         # The default backend and all its devices, as at compile time.
         return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
     except Exception:  # noqa: BLE001 - recompiled and overwritten
-        _count("unreadable")
+        count("unreadable")
         return None
 
 

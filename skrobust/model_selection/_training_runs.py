@@ -38,7 +38,7 @@ import os
 import time
 
 from skrobust import engine
-from skrobust._plan import apply_result
+from skrobust._fitted import apply_result
 from skrobust.model_selection._grouping import _SWITCHES, _assign_flags
 
 # Networks per run on a CPU when ``max_members`` is None. On a CPU a
