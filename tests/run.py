@@ -6,8 +6,10 @@ Usage: ``python tests/run.py [pytest args...]``.
 skrobust trains in JAX whatever Keras's backend is; the backend decides only
 what ``model_``, ``.keras`` files and ``skrobust.load`` build. So the whole
 suite runs once, on TensorFlow (the backend of a default install), and the
-tests marked ``keras`` (what Keras builds or reads, and the engine's parity
-with Keras's layers and optimizers) run again on JAX. The backend must be
+tests marked ``keras`` (what Keras builds or reads on its backend:
+``model_``, ``.keras`` files, ``skrobust.load``) run again on JAX. The
+engine's parity with Keras's layers and optimizers is the same JAX code
+against Keras's reference on either backend, so it runs once. The backend must be
 chosen before Keras is imported, so each backend gets its own pytest
 process; they share nothing, so they run side by side (most of the time goes
 to single-threaded compilation, so two processes use a 2-core machine better
@@ -21,6 +23,9 @@ and run afterwards, one backend at a time, on an otherwise idle machine
 
 Exits non-zero if any pytest run fails, or if a backend ran no test at all
 (pytest's exit code 5 in both phases).
+
+The whole-suite run of the side-by-side phase is itself spread over
+``SKROBUST_TEST_WORKERS`` (default 2) pytest-xdist processes, by file.
 
 Environment: ``SKROBUST_TEST_BACKENDS=jax`` picks the backends (comma
 separated; the first runs the whole suite, the others the ``keras`` tests);
@@ -37,6 +42,12 @@ import tempfile
 import time
 
 BACKENDS = os.environ.get("SKROBUST_TEST_BACKENDS", "tensorflow,jax").split(",")
+# pytest-xdist processes for the first backend's run in the side-by-side
+# phase (``--dist loadfile``: a file's tests and its module fixtures stay in
+# one process). Most of a test's time is single-threaded XLA compilation, so
+# on two cores two processes for the long run plus one for the short one
+# finish sooner than one each.
+WORKERS = int(os.environ.get("SKROBUST_TEST_WORKERS", "2"))
 NO_TESTS = 5  # pytest's exit code when nothing was collected or selected
 
 
@@ -73,8 +84,11 @@ def _run_side_by_side(args):
     procs = {}
     for backend in BACKENDS:
         log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        spread = []
+        if backend == BACKENDS[0] and WORKERS > 1 and "-n" not in args:
+            spread = ["-n", str(WORKERS), "--dist", "loadfile"]
         proc = subprocess.Popen(
-            _pytest([*color, *_marked(backend, args)]),
+            _pytest([*color, *spread, *_marked(backend, args)]),
             env=_env(backend, "parallel"),
             stdout=log,
             stderr=subprocess.STDOUT,

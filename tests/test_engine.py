@@ -13,8 +13,9 @@ from skrobust._network import NetworkSpec, build_keras_model, init_weights, set_
 from skrobust.engine import _core, _optim, _random
 from skrobust.engine._api import to_device
 
-# What Keras builds and reads is checked on every Keras backend (tests/run.py).
-pytestmark = pytest.mark.keras
+# The engine against Keras's reference layers and optimizers is the same
+# JAX code on either Keras backend, so these run once; the model Keras builds
+# on its backend (``keras`` marker) is checked on every backend (tests/run.py).
 
 
 def _np(x):
@@ -56,6 +57,7 @@ def _spec(**kw):
     return NetworkSpec(**{**base, **kw})
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("batchnorm", [None, "before", "after"])
 @pytest.mark.parametrize(
     "task, n_outputs", [("binary", 1), ("multiclass", 3), ("regression", 2)]

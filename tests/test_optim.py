@@ -15,8 +15,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from skrobust._knobs import OPTIMIZERS
 from skrobust.engine import _optim
 
-pytestmark = pytest.mark.keras
-
 LR = {"adam": 0.01, "sgd": 0.05, "rmsprop": 0.01}
 KERAS = {
     "adam": keras.optimizers.Adam,
