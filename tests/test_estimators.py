@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import (
     GridSearchCV,
     RepeatedStratifiedKFold,
@@ -143,8 +143,21 @@ def test_tutorial_variant_builds_its_layer_sequence(name, circles):
 
 @pytest.mark.keras
 def test_noise_above_one_is_allowed(circles):
-    est = Clf(**TINY, noise_std=3.0).fit(*circles)
-    assert est.model_.get_layer("noise_0").stddev == 3.0
+    X, y = circles
+    fits = {std: Clf(**TINY, noise_std=std).fit(X, y) for std in (0.0, 1.0, 3.0)}
+    losses = {std: est.loss_curve_ for std, est in fits.items()}
+    # Training used the std: with the same seed (the same draws, scaled), a
+    # std of 3 trains otherwise than one of 1 (not capped there), and the
+    # inputs it swamps make the fit worse.
+    assert not np.allclose(losses[3.0], losses[1.0])
+    assert np.mean(losses[3.0]) > np.mean(losses[1.0]) > np.mean(losses[0.0])
+    # The exported Keras model's noise layer draws with that std in training.
+    layer = fits[3.0].model_.get_layer("noise_0")
+    assert layer.stddev == 3.0
+    draws = keras.ops.convert_to_numpy(
+        layer(np.zeros((2000, 2), dtype="float32"), training=True)
+    )
+    assert np.std(draws) == pytest.approx(3.0, rel=0.05)
 
 
 @pytest.mark.keras
@@ -454,9 +467,39 @@ def test_grid_search_over_noise_in_a_pipeline(circles):
         "noisymlpclassifier__noise_std": [0.0, 0.2],
         "noisymlpclassifier__noise_position": ["input", "pre_activation"],
     }
-    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
-    assert search.best_estimator_.predict(X).shape == (len(X),)
+    search = GridSearchCV(pipe, grid, cv=3, scoring="neg_log_loss").fit(X, y)
+    # Each candidate's fold scores are those of a pipeline built afresh with
+    # its parameters (the scaler fitted on the fold's training rows) ...
+    folds = list(StratifiedKFold(3).split(X, y))
+    for i, params in enumerate(search.cv_results_["params"]):
+        mlp = {k.split("__")[1]: v for k, v in params.items()}
+        for f, (train, test) in enumerate(folds):
+            fresh = make_pipeline(StandardScaler(), Clf(**TINY, **mlp))
+            fresh.fit(X[train], y[train])
+            expected = -log_loss(y[test], fresh.predict_proba(X[test]))
+            score = search.cv_results_[f"split{f}_test_score"][i]
+            assert score == pytest.approx(expected, rel=1e-6), (params, f)
+    # ... which tell the noise settings apart (without noise, its position
+    # changes nothing) ...
+    mean = {
+        (p["noisymlpclassifier__noise_std"], p["noisymlpclassifier__noise_position"]): m
+        for p, m in zip(
+            search.cv_results_["params"],
+            search.cv_results_["mean_test_score"],
+            strict=True,
+        )
+    }
+    assert mean[0.0, "input"] == mean[0.0, "pre_activation"]
+    noisy = {mean[0.2, "input"], mean[0.2, "pre_activation"]}
+    assert len(noisy | {mean[0.0, "input"]}) == 3
+    # ... and the refitted pipeline is the best candidate's fit on every row.
+    best = make_pipeline(
+        StandardScaler(),
+        Clf(**TINY, **{k.split("__")[1]: v for k, v in search.best_params_.items()}),
+    ).fit(X, y)
+    np.testing.assert_array_equal(
+        search.best_estimator_.predict_proba(X), best.predict_proba(X)
+    )
 
 
 def test_cross_validate_with_repeated_folds_fits_each_fold_afresh(circles):

@@ -162,11 +162,30 @@ def test_robustness_curve_rejects_bad_X(separable):
         robustness_curve(clf, X_nan, y, [0.1])
 
 
-def test_robustness_curve_of_a_skrobust_estimator(fitted_mlp):
+@pytest.mark.parametrize("scoring", [None, "neg_log_loss"])
+def test_robustness_curve_of_a_skrobust_estimator(fitted_mlp, scoring):
+    # Each score is the estimator's score on X plus level times one standard
+    # normal draw per repeat (the draws of default_rng(random_state), shared
+    # by every level); level 0 scores the clean data.
+    from sklearn.metrics import check_scoring
+
     X, y, clf = fitted_mlp
-    result = robustness_curve(clf, X, y, [0.0, 0.5], n_repeats=2, random_state=0)
-    assert result.scores.shape == (2, 2)
-    assert np.all((result.scores >= 0) & (result.scores <= 1))
+    levels = [0.0, 0.3, 1.0]
+    result = robustness_curve(
+        clf, X, y, levels, n_repeats=2, scoring=scoring, random_state=0
+    )
+    scorer = check_scoring(clf, scoring=scoring)
+    rng = np.random.default_rng(0)
+    expected = np.empty((3, 2))
+    for r in range(2):
+        draw = rng.standard_normal(X.shape)
+        for i, level in enumerate(levels):
+            expected[i, r] = scorer(clf, X + level * draw, y)
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-12)
+    np.testing.assert_array_equal(result.scores[0], scorer(clf, X, y))
+    if scoring == "neg_log_loss":
+        # The levels move this score: the check above tells them apart.
+        assert len(np.unique(result.scores[:, 0])) == 3
 
 
 # -- displays -------------------------------------------------------------------

@@ -4,6 +4,7 @@ files."""
 
 import dataclasses
 import inspect
+import numbers
 
 import numpy as np
 import pytest
@@ -19,7 +20,12 @@ from skrobust._knobs import (
     knobs_of,
 )
 from skrobust._network import NetworkSpec
-from skrobust._validation import Interval, InvalidParameterError, validate_params
+from skrobust._validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_params,
+)
 
 ESTIMATORS = [(NoisyMLPClassifier, CLASSIFIER), (NoisyMLPRegressor, REGRESSOR)]
 
@@ -32,9 +38,56 @@ def test_signature_lists_the_knobs_with_their_defaults_in_order(cls, owner):
     ]
 
 
+def _just_outside(constraint):
+    """Values that ``constraint`` (an Interval, Options or Check) describes
+    as outside it: past each end of an interval (on a closed end, the
+    nearest value beyond; on an open one, the end itself), a float where an
+    int is asked, a string where a number is; a string no option names;
+    for a free-form check, an object nothing accepts."""
+    if isinstance(constraint, Interval):
+        integral = constraint.kind is numbers.Integral
+        values = [1.5] if integral else ["1"]
+        for end, away in ((constraint.left, -np.inf), (constraint.right, np.inf)):
+            if end is None:
+                continue
+            is_left = away < 0
+            closed = constraint.closed in (
+                ("both", "left") if is_left else ("both", "right")
+            )
+            if not closed:
+                values.append(end)
+            elif integral:
+                values.append(end - 1 if is_left else end + 1)
+            else:
+                values.append(float(np.nextafter(end, away)))
+        return values
+    if isinstance(constraint, Options):
+        return ["no-such-option"]
+    return [object()]
+
+
 @pytest.mark.parametrize(("cls", "owner"), ESTIMATORS)
 def test_constraints_cover_every_parameter(cls, owner):
-    assert list(cls._parameter_constraints) == [k.name for k in knobs_of(owner)]
+    # Every parameter refuses the values just outside its constraints,
+    # naming the parameter, what it allows and the value, before any
+    # training; the defaults pass.
+    X, y = np.arange(16.0).reshape(8, 2), np.array([0, 1] * 4)
+    for knob in knobs_of(owner):
+        constraints = [c for c in knob.constraints if c is not None]
+        assert constraints, knob.name
+        for value in (v for c in constraints for v in _just_outside(c)):
+            try:
+                cls(**{knob.name: value}).fit(X, y)
+            except InvalidParameterError as exc:
+                message = str(exc)
+            else:
+                pytest.fail(f"{cls.__name__}({knob.name}={value!r}) was accepted")
+            assert message.startswith(
+                f"The '{knob.name}' parameter of {cls.__name__} must be "
+            ), message
+            assert message.endswith(f"Got {value!r} instead."), message
+            assert all(str(c) in message for c in constraints), message
+    validate_params(cls())
 
 
 def test_every_knob_belongs_to_an_estimator():

@@ -183,10 +183,18 @@ def test_batched_cross_validate_returns_cross_validates_layout(circles):
     ours = batched_cross_validate(est, X, y, **kw)
     ref = cross_validate(est, X, y, **kw)
     assert set(ours) == set(ref)
+    for part in ("train", "test"):
+        for a, b in zip(ours["indices"][part], ref["indices"][part], strict=True):
+            assert_array_equal(a, b)
+    # Each fold's member is its plain fit up to float rounding (as in
+    # test_each_member_equals_its_plain_fit), so the scores agree as closely.
+    for a, b in zip(ours["estimator"], ref["estimator"], strict=True):
+        _assert_same_fit(a, b)
+        assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-5)
     for key in ref:
         if key.startswith(("test_", "train_")):
             assert ours[key].shape == ref[key].shape
-            assert_allclose(ours[key], ref[key], atol=0.05, err_msg=key)
+            assert_allclose(ours[key], ref[key], rtol=1e-4, atol=1e-5, err_msg=key)
     assert [len(t) for t in ours["indices"]["test"]] == [20, 20, 20]
 
 
