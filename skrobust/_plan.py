@@ -261,13 +261,7 @@ def _hold_out(estimator, X, y_enc, weights, task, seed):
 def network_spec(params: dict, n_features, n_outputs, task) -> NetworkSpec:
     """The structure that parameters ``params`` describe for data of this
     shape."""
-    position = params["noise_position"]
-    positions = (position,) if isinstance(position, str) else tuple(position)
-    sites = (
-        tuple(p for p in NOISE_POSITIONS if p in positions)
-        if params["noise_std"] > 0
-        else ()
-    )
+    sites = _noise_sites(params)
     max_norm = params["max_norm"]
     return NetworkSpec(
         n_features=n_features,
@@ -284,6 +278,17 @@ def network_spec(params: dict, n_features, n_outputs, task) -> NetworkSpec:
         noise_type=params["noise_type"] if sites else "additive",
         **_switches(params),
     )
+
+
+def _noise_sites(params: dict) -> tuple:
+    """The sites of the noise layers: those of a knob's ``sites`` knob, in
+    ``NOISE_POSITIONS`` order, where the knob's value is above 0."""
+    sites: set = set()
+    for k in KNOBS:
+        if k.sites is not None and k.name in params and params[k.name] > 0:
+            where = params[k.sites]
+            sites.update((where,) if isinstance(where, str) else where)
+    return tuple(p for p in NOISE_POSITIONS if p in sites)
 
 
 def _switches(params: dict) -> dict:

@@ -47,6 +47,9 @@ class Knob:
     read_when: str | None = None
     # Whether a value switches ``switches`` on; None: a value above 0.
     is_on: Callable | None = None
+    # The knob naming where the layers this knob switches on sit (the spec's
+    # ``noise_sites``): a value above 0 puts a layer at each of its sites.
+    sites: str | None = None
 
     def __post_init__(self):
         if self.engine is not None and self.read_when is None:

@@ -27,6 +27,7 @@ KNOBS = (
         Values above 1 are allowed (Keras's own ``GaussianNoise`` refuses
         them). Noise acts only in training: predictions are deterministic.
         """,
+        sites="noise_position",
         engine="scalar",
         read_when="noise_layers",
     ),

@@ -22,6 +22,9 @@ checks it against scikit-learn).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -147,7 +150,11 @@ def forward(
         ]
     h = x
     if training and "input" in spec.noise_sites:
-        h = noise(h, SITE_INPUT_NOISE, hyper.get("input_noise_scale"))
+        # Only additive noise has a data unit to scale per feature
+        # (``READ_WHEN["additive_input_noise"]``; direct callers may omit it).
+        additive = spec.noise_type == "additive"
+        scale = hyper.get("input_noise_scale", 1.0) if additive else None
+        h = noise(h, SITE_INPUT_NOISE, scale)
     if training and spec.input_dropout:
         h = drop(h, hyper["input_dropout"], SITE_INPUT_DROPOUT)
     for i in range(len(spec.hidden_layer_sizes)):
@@ -170,11 +177,8 @@ def forward(
 
 
 def output_activation(spec, logits):
-    if spec.task == "binary":
-        return jax.nn.sigmoid(logits)
-    if spec.task == "multiclass":
-        return jax.nn.softmax(logits, axis=-1)
-    return logits
+    """Probabilities (classifiers) or the regression values."""
+    return TASKS[spec.task].output(logits)
 
 
 def per_sample_loss(spec, logits, y):
@@ -183,15 +187,7 @@ def per_sample_loss(spec, logits, y):
 
     Multiclass targets are class indices, or (after label noise) rows of
     class probabilities; binary targets may be probabilities too."""
-    if spec.task == "binary":
-        z = logits[:, 0]
-        return jax.nn.relu(z) - z * y[:, 0] + jnp.log1p(jnp.exp(-jnp.abs(z)))
-    if spec.task == "multiclass":
-        logp = jax.nn.log_softmax(logits, axis=-1)
-        if len(y.shape) == 1:
-            y = jax.nn.one_hot(jnp.astype(y, "int32"), spec.n_outputs)
-        return -jnp.sum(y * logp, axis=-1)
-    return jnp.mean(jnp.square(logits - y), axis=-1)
+    return TASKS[spec.task].loss(logits, y, spec.n_outputs)
 
 
 def noisy_targets(spec, y, hyper, rng):
@@ -254,14 +250,7 @@ def gradient_noise(spec, grads, step, hyper, rng):
 def score_terms(spec, logits, y, mask):
     """Per-batch numerator of the score: correct predictions for classifiers,
     summed squared error for regressors."""
-    if spec.task == "binary":
-        pred = jnp.astype(logits[:, 0] > 0, "float32")
-        return jnp.sum(jnp.astype(jnp.equal(pred, y[:, 0]), "float32") * mask)
-    if spec.task == "multiclass":
-        pred = jnp.argmax(logits, axis=-1)
-        hit = jnp.astype(jnp.equal(pred, jnp.astype(y, pred.dtype)), "float32")
-        return jnp.sum(hit * mask)
-    return jnp.sum(jnp.sum(jnp.square(logits - y), axis=-1) * mask)
+    return TASKS[spec.task].score_terms(logits, y, mask)
 
 
 def validation_terms(spec, params, bn_state, data):
@@ -279,9 +268,7 @@ def validation_terms(spec, params, bn_state, data):
 def train_score(spec, score_sum, count, y_ss):
     """An epoch's score from its summed terms: accuracy for classifiers,
     R^2 (against the targets' summed squares ``y_ss``) for regressors."""
-    if spec.task == "regression":
-        return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
-    return score_sum / count
+    return TASKS[spec.task].score(score_sum, count, y_ss)
 
 
 def init_state(spec, cfg, weights, to_device, opt=None, step=0):
@@ -343,3 +330,71 @@ def l2_penalty(spec, params, hyper, count):
         total = sq if total is None else total + sq
     scale = 1.0 if spec.task == "regression" else 0.5
     return scale * hyper["alpha"] * total / count
+
+
+# -- the tasks: output activation, loss, score --------------------------------
+# One small function of each kind per task, as scikit-learn's MLP keeps
+# ``ACTIVATIONS`` and ``LOSS_FUNCTIONS``; ``NetworkSpec.task`` names the row.
+
+
+def _binary_loss(logits, y, n_outputs):
+    z = logits[:, 0]
+    return jax.nn.relu(z) - z * y[:, 0] + jnp.log1p(jnp.exp(-jnp.abs(z)))
+
+
+def _categorical_loss(logits, y, n_outputs):
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    if len(y.shape) == 1:
+        y = jax.nn.one_hot(jnp.astype(y, "int32"), n_outputs)
+    return -jnp.sum(y * logp, axis=-1)
+
+
+def _squared_error(logits, y, n_outputs):
+    return jnp.mean(jnp.square(logits - y), axis=-1)
+
+
+def _binary_hits(logits, y, mask):
+    pred = jnp.astype(logits[:, 0] > 0, "float32")
+    return jnp.sum(jnp.astype(jnp.equal(pred, y[:, 0]), "float32") * mask)
+
+
+def _multiclass_hits(logits, y, mask):
+    pred = jnp.argmax(logits, axis=-1)
+    hit = jnp.astype(jnp.equal(pred, jnp.astype(y, pred.dtype)), "float32")
+    return jnp.sum(hit * mask)
+
+
+def _summed_squared_error(logits, y, mask):
+    return jnp.sum(jnp.sum(jnp.square(logits - y), axis=-1) * mask)
+
+
+def _accuracy(score_sum, count, y_ss):
+    return score_sum / count
+
+
+def _r2(score_sum, count, y_ss):
+    return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a task does: ``output(logits)``, ``loss(logits, y, n_outputs)``
+    per sample, ``score_terms(logits, y, mask)`` (a batch's score
+    numerator) and ``score(score_sum, count, y_ss)`` (an epoch's score)."""
+
+    output: Callable
+    loss: Callable
+    score_terms: Callable
+    score: Callable
+
+
+TASKS = {
+    "binary": Task(jax.nn.sigmoid, _binary_loss, _binary_hits, _accuracy),
+    "multiclass": Task(
+        lambda z: jax.nn.softmax(z, axis=-1),
+        _categorical_loss,
+        _multiclass_hits,
+        _accuracy,
+    ),
+    "regression": Task(lambda z: z, _squared_error, _summed_squared_error, _r2),
+}

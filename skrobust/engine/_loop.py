@@ -112,7 +112,14 @@ def make_epoch(spec, cfg):
                 grads = _core.gradient_noise(spec, grads, step, hyper, rng)
             count = jnp.sum(bm)
             new_params, new_opt = _optim.apply_updates(
-                cfg.optimizer, params, grads, opt, step + 1, hyper, spec.max_norm
+                cfg.optimizer,
+                params,
+                grads,
+                opt,
+                step + 1,
+                hyper,
+                spec.max_norm,
+                switches=spec,
             )
             # An empty batch (a member with fewer rows than the widest
             # member of a batched run) must not move its weights.

@@ -67,18 +67,23 @@ RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
 MAXNORM_EPSILON = 1e-7
 
 
-def learning_rate(hyper, step):
+def learning_rate(hyper, step, schedule=None):
     """The learning rate of optimizer step ``step`` (counted from 1).
 
-    Without a schedule in ``hyper``, ``hyper["learning_rate"]``. With one
-    (``_plan.schedule_steps``), at ``t = step - 1`` (Keras's
-    ``optimizer.iterations``): a linear warm-up ``lr * t / warmup_steps``
-    while ``t < warmup_steps``, then ``lr`` until ``decay_start``, then
-    ``lr * 0.5 * (1 + cos(pi * (t - decay_start) / decay_steps))``, the
-    form and values of ``keras.optimizers.schedules.CosineDecay``.
+    Without a schedule (``schedule``: the spec's ``lr_schedule`` flag),
+    ``hyper["learning_rate"]``. With one (``_plan.schedule_steps``), at
+    ``t = step - 1`` (Keras's ``optimizer.iterations``): a linear warm-up
+    ``lr * t / warmup_steps`` while ``t < warmup_steps``, then ``lr`` until
+    ``decay_start``, then ``lr * 0.5 * (1 + cos(pi * (t - decay_start) /
+    decay_steps))``, the form and values of
+    ``keras.optimizers.schedules.CosineDecay``. ``schedule=None`` (direct
+    callers, the tests) follows the schedule when ``hyper`` holds its
+    values.
     """
+    if schedule is None:
+        schedule = "decay_start" in hyper
     lr = hyper["learning_rate"]
-    if "decay_start" not in hyper:
+    if not schedule:
         return lr
     t = jnp.astype(step, "float32") - 1.0
     warmup = hyper["warmup_steps"]
@@ -169,20 +174,27 @@ def _kernels(tree):
     return {key: [key == "kernels"] * len(leaves) for key, leaves in tree.items()}
 
 
-def apply_updates(name, params, grads, opt_state, step, hyper, max_norm=None):
+def apply_updates(
+    name, params, grads, opt_state, step, hyper, max_norm=None, *, switches=None
+):
     """One optimizer step with Keras's update rule; ``step`` counts from 1.
 
-    Weight decay and the learning-rate schedule act when ``hyper`` holds
-    their values: the loops pass only the values their program reads
-    (``engine._api.used_hyper``), so a spec without them runs the plain
-    update. Weight decay is Keras's (``W - W * weight_decay * lr`` with the
-    step's learning rate), on the kernels only.
+    ``switches``: the spec (``NetworkSpec``) whose ``weight_decay`` and
+    ``lr_schedule`` flags switch decoupled weight decay and the
+    learning-rate schedule on; the training loop passes its spec. Weight
+    decay is Keras's (``W - W * weight_decay * lr`` with the step's learning
+    rate), on the kernels only. ``switches=None`` (direct callers, the
+    tests) switches each on when ``hyper`` holds its values.
     """
-    lr = learning_rate(hyper, step)
+    if switches is None:
+        decays, schedule = "weight_decay" in hyper, "decay_start" in hyper
+    else:
+        decays, schedule = switches.weight_decay, switches.lr_schedule
+    lr = learning_rate(hyper, step, schedule)
     _, update = OPTIMIZERS[name]
     change, opt_state = update(_flat(grads), opt_state, lr, step, hyper)
     change = _unflat(params, change)
-    if "weight_decay" in hyper:
+    if decays:
         decay = optax.add_decayed_weights(-lr * hyper["weight_decay"], mask=_kernels)
         change, _ = decay.update(change, decay.init(params), params)
     new_params = optax.apply_updates(params, change)
