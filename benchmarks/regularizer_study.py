@@ -189,8 +189,10 @@ TABLES = {
 }
 
 
-def load_table(name, max_rows, seed=0):
-    loader, task, _ = TABLES[name]
+def load_table(name, max_rows, seed=0, tables=None):
+    """``(X, y, task)`` of table ``name`` in ``tables`` (default
+    :data:`TABLES`), at most ``max_rows`` rows."""
+    loader, task, _ = (TABLES if tables is None else tables)[name]
     X, y = loader()
     X = X.reset_index(drop=True)
     if len(X) > max_rows:
@@ -268,9 +270,10 @@ def contenders(task, quick, epochs):
     return out, has
 
 
-def pipeline(X, model):
+def pipeline(X, model, numeric_encoding="standard"):
     # Dense for every model (HistGradientBoosting takes no sparse input).
-    prep = make_tabular_preprocessor(X).set_params(sparse_threshold=0)
+    prep = make_tabular_preprocessor(X, numeric_encoding=numeric_encoding)
+    prep.set_params(sparse_threshold=0)
     return Pipeline([("prep", prep), ("model", clone(model))])
 
 
