@@ -218,12 +218,7 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
                 networks = [model]
             for network, w in zip(networks, self._members_weights(), strict=True):
                 set_weights(network, self._spec, w["params"], w["bn_state"])
-                set_hyperparameters(
-                    network,
-                    noise_std=self.noise_std,
-                    dropout=self.dropout,
-                    input_dropout=self.input_dropout,
-                )
+                set_hyperparameters(network, self.get_params(deep=False))
             self.__dict__["_model"] = model
         return model
 

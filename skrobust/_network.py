@@ -157,13 +157,14 @@ def build_keras_model(spec: NetworkSpec, name: str = "noisy_mlp") -> keras.Model
     return keras.Model(inputs, outputs, name=name)
 
 
-def set_hyperparameters(
-    model: keras.Model, *, noise_std: float, dropout: float, input_dropout: float
-) -> None:
-    """Write the training-time rates into the Keras layers (for inspection,
-    saving and any later ``Model.fit`` by the user). A ``GaussianDropout``
-    layer gets the rate whose multiplicative std is ``noise_std``
-    (``std = sqrt(rate / (1 - rate))``)."""
+def set_hyperparameters(model: keras.Model, params: dict) -> None:
+    """Write the training-time rates of the estimator parameters ``params``
+    into the Keras layers (for inspection, saving and any later
+    ``Model.fit`` by the user). A ``GaussianDropout`` layer gets the rate
+    whose multiplicative std is ``noise_std`` (``std = sqrt(rate / (1 -
+    rate))``)."""
+    noise_std, dropout = params["noise_std"], params["dropout"]
+    input_dropout = params["input_dropout"]
     for layer in model.layers:
         if isinstance(layer, GaussianNoise):
             layer.stddev = float(noise_std)

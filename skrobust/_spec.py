@@ -30,8 +30,31 @@ from skrobust._knobs import TRAINING_SWITCHES
 
 
 @dataclass(frozen=True)
-class NetworkSpec:
-    """Structure of a noisy MLP.
+class _Structure:
+    """The layers of a noisy MLP (the part of :class:`NetworkSpec` that is
+    not a knob's flag)."""
+
+    n_features: int
+    hidden_layer_sizes: tuple[int, ...]
+    n_outputs: int
+    task: str
+    activation: str = "relu"
+    kernel_initializer: str = "glorot_uniform"
+    noise_sites: tuple[str, ...] = ()
+    batchnorm: str | None = None
+    max_norm: float | None = None
+    noise_type: str = "additive"
+
+    @property
+    def output_activation(self) -> str:
+        return {"binary": "sigmoid", "multiclass": "softmax"}.get(self.task, "linear")
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+
+
+_DOC = """Structure of a noisy MLP.
 
     Attributes
     ----------
@@ -42,63 +65,38 @@ class NetworkSpec:
     n_outputs : int
         Units of the output layer.
     task : {"binary", "multiclass", "regression"}
-        Decides the output activation and the loss.
+        Decides the output activation, the loss and the score
+        (``engine._core.TASKS``).
     activation : str
         Hidden activation (a name Keras knows).
     kernel_initializer : str
         Initializer of every Dense kernel (a name Keras knows).
     noise_sites : tuple of str
         Subset of ``_knobs.NOISE_POSITIONS`` where a noise layer exists.
-    noise_type : {"additive", "multiplicative"}
-        What the noise layers do: ``h + std * eps`` or ``h * (1 + std * eps)``
-        (Gaussian dropout).
-    input_dropout, dropout : bool
-        Whether an input / hidden dropout layer exists.
     batchnorm : {None, "before", "after"}
         Batch normalization before or after each hidden activation.
     max_norm : float or None
         MaxNorm constraint on hidden kernels.
-    weight_noise, gradient_noise : bool
-        Whether hidden kernels / gradients get Gaussian noise each step.
-    label_smoothing, label_flip : bool
-        Whether classification targets are smoothed / randomly flipped.
-    target_noise : bool
-        Whether regression targets get Gaussian noise each step.
-    l2_penalty, weight_decay : bool
-        Whether the loss has an L2 penalty on the kernels / the optimizer
-        decays the kernels before each update.
-    lr_schedule : bool
-        Whether the learning rate follows a schedule (warm-up, decay).
+    noise_type : {"additive", "multiplicative"}
+        What the noise layers do: ``h + std * eps`` or ``h * (1 + std * eps)``
+        (Gaussian dropout).
+    <flag> : bool, default=False
+        One per entry of ``_knobs.TRAINING_SWITCHES``, in the knob table's
+        order: whether the operation of the knob that declares it
+        (``Knob.switches``) is in the network or its training step.
     """
 
-    n_features: int
-    hidden_layer_sizes: tuple[int, ...]
-    n_outputs: int
-    task: str
-    activation: str = "relu"
-    kernel_initializer: str = "glorot_uniform"
-    noise_sites: tuple[str, ...] = ()
-    input_dropout: bool = False
-    dropout: bool = False
-    batchnorm: str | None = None
-    max_norm: float | None = None
-    noise_type: str = "additive"
-    weight_noise: bool = False
-    gradient_noise: bool = False
-    label_smoothing: bool = False
-    label_flip: bool = False
-    target_noise: bool = False
-    l2_penalty: bool = False
-    weight_decay: bool = False
-    lr_schedule: bool = False
-
-    @property
-    def output_activation(self) -> str:
-        return {"binary": "sigmoid", "multiclass": "softmax"}.get(self.task, "linear")
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        return (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+# The flags are the knob table's: a knob declared with ``switches=`` adds its
+# flag here, and nothing else needs to name it.
+NetworkSpec = dataclasses.make_dataclass(
+    "NetworkSpec",
+    [(flag, bool, dataclasses.field(default=False)) for flag in TRAINING_SWITCHES],
+    bases=(_Structure,),
+    frozen=True,
+    namespace={"__doc__": _DOC},
+)
+# Pickles name the class by module and name.
+NetworkSpec.__module__ = __name__
 
 
 def inference_spec(spec: NetworkSpec) -> NetworkSpec:

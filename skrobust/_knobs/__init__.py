@@ -19,20 +19,25 @@ the table.
 
 Read from here: the estimators' ``_parameter_constraints`` and the
 parameter sections of their docstrings (``_classifier.py``,
-``_regressor.py``), the spec a fit builds
-and the engine's hyperparameters (``_plan.py``), ``engine.hyper_arrays`` and
-``engine._api.used_hyper``, ``TRAINING_SWITCHES`` (so
-``_spec.inference_spec`` and the batched search's grouping) and the flags an older
-saved file lacks (``_persistence/checks.py``). The ``__init__`` signatures stay
-explicit keyword arguments, as scikit-learn requires; a test checks that they
-list these knobs with these defaults.
+``_regressor.py``), the spec a fit builds and the engine's hyperparameters
+(``_plan.py``), ``engine.hyper_arrays`` and ``engine._api.used_hyper``,
+``TRAINING_SWITCHES`` (the flag fields of ``_spec.NetworkSpec``, so
+``inference_spec`` and the batched search's grouping) and the flags an
+older saved file may lack (``_persistence/checks.py``). The ``__init__``
+signatures stay explicit keyword arguments, as scikit-learn requires; a
+test checks that they list these knobs with these defaults.
 
 A new knob is one :class:`Knob` in its group's module (a training-noise
 knob goes in ``regularization.py``, with ``switches`` and
 ``engine="scalar"``), its keyword at the same place in the signatures in
-``_classifier.py`` and ``_regressor.py``, the spec flag in ``NetworkSpec``
-if it switches an operation on, and its math in ``engine/_core.py`` (in
-``engine/_optim.py`` when it changes the optimizer step).
+``_classifier.py`` and ``_regressor.py``, and its math in
+``engine/_core.py`` (in ``engine/_optim.py`` when it changes the optimizer
+step) behind ``if spec.<flag>:``. The spec flag itself comes from
+``switches`` (``NetworkSpec`` has one field per ``TRAINING_SWITCHES``
+entry), the engine receives the value through ``ENGINE_VALUES``, and
+persistence, the batched search's grouping and ``inference_spec`` read the
+same table. A knob that adds a Keras layer also adds it in ``_network.py``
+(see docs/architecture.md, "Adding a knob").
 """
 
 from __future__ import annotations

@@ -35,34 +35,18 @@ def restore_params(cls, meta, label):
     return estimator
 
 
-# The spec fields of the first files of format version 1. Every field added
-# since (a noise type, the flag of each later training-noise knob) is absent
-# from older files and takes its NetworkSpec default there: off.
-_FIRST_SPEC_FIELDS = (
-    "n_features",
-    "hidden_layer_sizes",
-    "n_outputs",
-    "task",
-    "activation",
-    "kernel_initializer",
-    "noise_sites",
-    "input_dropout",
-    "dropout",
-    "batchnorm",
-    "max_norm",
-)
-
-
 def later_spec_fields() -> dict:
-    """Spec fields added after format version 1 was first written, with the
-    value that describes an older file."""
+    """Spec fields an older file may lack, with the value that describes it:
+    the noise type (added to format version 1 after its first files) and the
+    flag of every knob's switch (``_knobs.TRAINING_SWITCHES``), off in a file
+    written before the knob existed. A file lacking the flag of a knob it
+    used is still refused: its Keras model has layers the spec does not
+    describe."""
+    from skrobust._knobs import TRAINING_SWITCHES
     from skrobust._spec import NetworkSpec
 
-    return {
-        f.name: f.default
-        for f in dataclasses.fields(NetworkSpec)
-        if f.name not in _FIRST_SPEC_FIELDS
-    }
+    defaults = {f.name: f.default for f in dataclasses.fields(NetworkSpec)}
+    return {name: defaults[name] for name in ("noise_type", *TRAINING_SWITCHES)}
 
 
 def restore_spec(meta, label):
