@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import make_circles
+from sklearn.datasets import make_circles, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -354,3 +354,18 @@ def test_a_batched_grid_over_the_new_values_is_one_run_of_plain_fits(data):
             strict=True,
         ):
             assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_short_last_batch_takes_a_full_batchs_penalty():
+    # 402 rows in batches of 200 leave a last batch of 2: divided by its own
+    # rows (scikit-learn's formula), its penalty is 100 times a full batch's
+    # and a large alpha collapses the weights; a fit on 400 rows has no such
+    # step. Divided by a full batch's rows, the two fits stay alike.
+    X, y = make_classification(n_samples=402, n_features=5, random_state=0)
+    kw = dict(alpha=3.0, batch_size=200, epochs=30, tol=None, random_state=0)
+
+    def kernel_norm(n):
+        est = Clf((16,), **kw).fit(X[:n], y[:n])
+        return sum(float(np.sum(k**2)) for k in est.coefs_)
+
+    assert kernel_norm(402) == pytest.approx(kernel_norm(400), rel=0.1)

@@ -300,10 +300,18 @@ def init_state(spec, cfg, weights, to_device, opt=None, step=0):
     return state
 
 
-def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
+def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng, penalty_rows=None):
     """Mean weighted loss of one mini-batch (Keras's "sum_over_batch_size"),
     with the L2 penalty when ``spec.l2_penalty``, plus the auxiliary outputs
-    the loop records."""
+    the loop records.
+
+    ``penalty_rows``: the rows of a full mini-batch of the fit. The penalty
+    is divided by the larger of it and this batch's rows, so that a short
+    last batch (2 rows of a 602-row table in batches of 200) does not take
+    100 times a full batch's penalty, as scikit-learn's MLP gives it: at a
+    large ``alpha`` that one step can undo the epoch, and a fit on a few rows
+    more or fewer (a cross-validation fold and its refit) then trains
+    another network."""
     logits, new_bn = forward(
         spec, params, bn_state, xb, training=True, hyper=hyper, rng=rng, mask=mask
     )
@@ -311,7 +319,8 @@ def batch_loss(spec, params, bn_state, xb, yb, wb, mask, hyper, rng):
     targets = noisy_targets(spec, yb, hyper, rng)
     loss = jnp.sum(per_sample_loss(spec, logits, targets) * wb * mask) / count
     if spec.l2_penalty:
-        loss = loss + l2_penalty(spec, params, hyper, count)
+        rows = count if penalty_rows is None else jnp.maximum(count, penalty_rows)
+        loss = loss + l2_penalty(spec, params, hyper, rows)
     # The recorded training score compares with the clean targets.
     return loss, (new_bn, score_terms(spec, logits, yb, mask))
 

@@ -80,8 +80,8 @@ def make_epoch(spec, cfg):
     """
     bs, nb = cfg.batch_size, cfg.n_batches
     loss_and_grads = jax.value_and_grad(
-        lambda p, bn, xb, yb, wb, m, hyper, rng: _core.batch_loss(
-            spec, p, bn, xb, yb, wb, m, hyper, rng
+        lambda p, bn, xb, yb, wb, m, hyper, rng, rows: _core.batch_loss(
+            spec, p, bn, xb, yb, wb, m, hyper, rng, penalty_rows=rows
         ),
         has_aux=True,
     )
@@ -89,6 +89,9 @@ def make_epoch(spec, cfg):
     def epoch(st, data, hyper, ekey, u, e):
         X, y, w, mask = data["X"], data["y"], data["w"], data["mask"]
         n_active = jnp.maximum(jnp.sum(mask), 1.0)
+        # The rows of this member's full mini-batch (fewer than bs where
+        # every row fits in one padded batch).
+        full_batch = jnp.minimum(jnp.float32(bs), n_active)
         # Masked rows (padding, or rows a batched member does not train on)
         # sort last, after the member's own rows.
         order = jnp.argsort(u + (1.0 - mask) * 2.0)
@@ -107,6 +110,7 @@ def make_epoch(spec, cfg):
                 bm,
                 hyper,
                 rng,
+                full_batch,
             )
             if spec.gradient_noise:
                 grads = _core.gradient_noise(spec, grads, step, hyper, rng)
