@@ -16,7 +16,7 @@ with the same predictions. Each kill is classified by what it left: a
 neither (killed before the zip was started).
 
 Usage: ``python benchmarks/killed_saves.py [--kills 20] [--units 2400]``
-(two hidden layers of ``--units`` each: 2400 gives a 23 MB file). Prints
+(two hidden layers of ``--units`` each: 2400 gives a 21 MB file). Prints
 one line per kill and the totals; ``docs/reliability.rst`` records them.
 ``tests/test_reliability.py`` runs three kills of a smaller model (slow).
 """

@@ -12,6 +12,7 @@ processes (SIGKILL, SIGINT) and a real Dask worker.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import re
 import signal
@@ -164,7 +165,7 @@ def _bench(name):
 @pytest.mark.slow
 def test_saves_killed_at_random_moments_leave_the_old_or_the_new_model(tmp_path):
     # Three kills of a 4 MB model; benchmarks/killed_saves.py runs the
-    # issue's 20 kills of a 23 MB one.
+    # issue's 20 kills of a 21 MB one.
     report = _bench("killed_saves").kill_saves(3, tmp_path, units=1000, log=print)
     assert report["size"] > 3e6
     models = [o["model"] for o in report["outcomes"]]
@@ -460,8 +461,8 @@ def test_a_dask_worker_killed_mid_search_costs_no_result():
     n_parts = local.batch_info_["n_runs"] + local.batch_info_["n_fallback"]
 
     class KillAt(distributed.diagnostics.plugin.SchedulerPlugin):
-        """Kills the process of a worker busy with a part once 30% of the
-        parts are done."""
+        """Kills (SIGKILL) the process of a worker in the middle of a part
+        once 30% of the parts are done."""
 
         def __init__(self, after):
             self.after, self.done, self.killed = after, 0, None
@@ -472,9 +473,10 @@ def test_a_dask_worker_killed_mid_search_costs_no_result():
                 self.done += int(calls[1])
             if self.killed is None and self.done >= self.after:
                 for ws in self.scheduler.workers.values():
-                    busy = [str(ts.key) for ts in ws.processing]
-                    if any("batch_of_" in k for k in busy):
-                        self.killed = (ws.address, busy)
+                    running = [str(ts.key) for ts in ws.executing]
+                    if any("batch_of_" in k for k in running):
+                        queued = [str(ts.key) for ts in ws.processing]
+                        self.killed = (ws.address, self.done, running, queued)
                         os.kill(ws.pid, signal.SIGKILL)
                         return
 
@@ -486,16 +488,18 @@ def test_a_dask_worker_killed_mid_search_costs_no_result():
         env={"KERAS_BACKEND": keras.backend.backend(), "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     with cluster, distributed.Client(cluster):
-        plugin = KillAt(after=int(0.3 * n_parts))
+        plugin = KillAt(after=math.ceil(0.3 * n_parts))
         plugin.scheduler = cluster.scheduler
         cluster.scheduler.add_plugin(plugin, name="kill-at-30-percent")
         with joblib.parallel_config(backend="dask"):
             remote = BatchedGridSearchCV(est, grids, **kw).fit(X, Y)
     assert plugin.killed is not None, "no worker was killed"
+    address, done, running, queued = plugin.killed
     print(
-        f"killed {plugin.killed[0]} after {plugin.done} of {n_parts} parts, "
-        f"while it ran {plugin.killed[1]}"
+        f"killed {address} after {done} of {n_parts} parts, running {running}, "
+        f"holding {len(queued)}; {plugin.done} parts finished in all"
     )
+    assert done < n_parts
     for key, value in local.cv_results_.items():
         if "time" not in key:
             assert_array_equal(remote.cv_results_[key], value, err_msg=key)
