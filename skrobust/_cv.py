@@ -16,7 +16,6 @@ knob reaches the CV estimators without being spelled here.
 from __future__ import annotations
 
 import inspect
-import numbers
 
 import numpy as np
 from sklearn.base import (
@@ -31,9 +30,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrobust import _knobs
 from skrobust._classifier import NoisyMLPClassifier
+from skrobust._cv_build import delegate as _delegate
+from skrobust._cv_build import docstring as _docstring
+from skrobust._cv_build import make_init
 from skrobust._inputs import check_sample_weight
 from skrobust._regressor import NoisyMLPRegressor
 from skrobust._validation import InvalidParameterError, validate_params
+from skrobust.model_selection._selection import _same, simplest_within_noise
 
 # The search space used when ``param_grid`` is None, chosen from evidence.
 # The regularizer study (docs/benchmarks.md, issue 14): on eight real tables
@@ -61,62 +64,8 @@ _SEARCH_PARAMS = {
     "n_jobs": None,
     "memory_budget": None,
     "error_score": np.nan,
+    "checkpoint": None,
 }
-
-_SEARCH_DOC = """    param_grid : dict or list of dicts, default=None
-        The candidates, as ``GridSearchCV``'s ``param_grid``: keys are
-        parameters of the plain estimator. ``None`` searches
-        ``DEFAULT_PARAM_GRID`` ({grid}) minus the parameters set to a value
-        other than their default, which stay fixed.
-    cv : int, cross-validation generator or iterable, default=None
-        As in ``GridSearchCV``: ``None`` is 5-fold, stratified for
-        classifiers.
-    scoring : str, callable or None, default=None
-        One metric, as in ``GridSearchCV`` (``None``: the estimator's
-        ``score``, {score}).
-    selection : {{"simplest", "best"}}, default="simplest"
-        How the candidate is chosen. ``"best"``: the highest mean score.
-        ``"simplest"``: among the candidates whose mean score is within one
-        corrected standard error of the best's (:func:`simplest_within_noise`),
-        the one that changes the fewest parameters from the fixed
-        estimator's values, then the highest mean.
-    n_jobs : int, default=None
-        Worker processes sharing the batched runs (joblib; a Dask cluster
-        under ``joblib.parallel_config(backend="dask")``).
-    memory_budget : int, default=None
-        Bytes one batched run may use, as ``BatchedGridSearchCV``'s.
-    error_score : "raise" or float, default=np.nan
-        Score of a candidate's fit that fails, as ``GridSearchCV``'s.
-"""
-
-_SEARCH_ATTRIBUTES_DOC = """
-    Attributes
-    ----------
-    best_estimator_ : {base}
-        The chosen candidate refitted on all of ``X``; predictions come
-        from it.
-    best_params_ : dict
-        The chosen candidate's parameters (from ``param_grid``).
-    best_index_ : int
-        Its index in ``cv_results_``.
-    best_score_ : float
-        Its mean cross-validated score.
-    cv_results_ : dict of ndarray
-        Every candidate's scores, in ``GridSearchCV``'s layout.
-    n_splits_ : int
-        Number of cross-validation splits.
-    refit_time_ : float
-        Seconds the refit took.
-    batch_info_ : dict
-        How the members trained (``BatchedGridSearchCV.batch_info_``).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Feature names, when ``X`` was a DataFrame with string column names.
-    model_, history_, loss_curve_, n_iter_, coefs_, intercepts_, \
-n_outputs_, out_activation_ :
-        Those of ``best_estimator_``.
-"""
 
 # Fitted attributes read from ``best_estimator_``.
 _DELEGATED = (
@@ -129,112 +78,6 @@ _DELEGATED = (
     "n_outputs_",
     "out_activation_",
 )
-
-
-def _same(a, b) -> bool:
-    try:
-        return (
-            bool(a == b)
-            and type(a) is type(b)
-            or (
-                isinstance(a, numbers.Number)
-                and isinstance(b, numbers.Number)
-                and not isinstance(a, bool)
-                and not isinstance(b, bool)
-                and float(a) == float(b)
-            )
-        )
-    except (TypeError, ValueError):
-        return a is b
-
-
-def simplest_within_noise(cv_results, fixed, test_train_ratio, metric="score"):
-    """Index of the simplest candidate whose score is within noise of the best.
-
-    The best candidate has the highest mean test score. Every candidate is
-    compared with it by the paired difference of their scores over the
-    same splits, whose standard error is corrected for the overlap of
-    cross-validation training sets (Nadeau and Bengio, 2003: the variance
-    of the differences times ``1/k + n_test/n_train``). A candidate is
-    *within noise* when its mean difference is at most one such standard
-    error below the best's: a one-standard-error rule on paired,
-    corrected differences. Among those, the simplest is the one that
-    changes the fewest parameters from ``fixed`` (the values the candidate
-    would have without the search), ties broken by the higher mean score,
-    then the lower index.
-
-    Why this rule: the candidates share their folds, so the split-to-split
-    spread they have in common says nothing about which is better; pairing
-    removes it. The correction widens the interval to what repeated
-    cross-validation really supports, so that on a small table a grid of
-    many candidates does not pick the one that won its folds by chance
-    (the regularizer study's 27-candidate choices did), while a candidate
-    that is better by more than the folds' noise is still chosen.
-
-    Parameters
-    ----------
-    cv_results : dict
-        A search's ``cv_results_`` (``params`` and ``split<i>_test_<metric>``).
-    fixed : dict
-        The value each searched parameter has outside the search.
-    test_train_ratio : float
-        Mean ``n_test / n_train`` of the splits.
-    metric : str, default="score"
-        The metric's name in ``cv_results``.
-
-    Returns
-    -------
-    index : int
-        The chosen candidate.
-    """
-    from skrobust.model_selection._compare import _split_scores
-
-    scores = _split_scores(cv_results, metric)
-    # A candidate with a failed fold (its score NaN, or error_score) is as
-    # GridSearchCV ranks it: by its mean, NaN last.
-    means = scores.mean(axis=1)
-    if np.all(np.isnan(means)):
-        raise ValueError("Every candidate's fit failed; no candidate can be chosen.")
-    best = int(np.nanargmax(means))
-    diff = scores - scores[best]
-    k = scores.shape[1]
-    se = np.sqrt(diff.var(axis=1, ddof=1) * (1.0 / k + test_train_ratio))
-    within = np.nan_to_num(means - means[best], nan=-np.inf) >= -np.nan_to_num(se)
-    within[best] = True
-    changes = [
-        sum(not _same(value, fixed.get(name)) for name, value in params.items())
-        for params in cv_results["params"]
-    ]
-    candidates = np.flatnonzero(within)
-    return int(min(candidates, key=lambda c: (changes[c], -means[c], c)))
-
-
-def _signature(base):
-    """``base``'s ``__init__`` signature without :data:`_NOT_TAKEN`, then the
-    search's keyword-only parameters."""
-    params = [
-        p
-        for name, p in inspect.signature(base.__init__).parameters.items()
-        if name not in _NOT_TAKEN
-    ]
-    extra = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-        for name, default in _SEARCH_PARAMS.items()
-    ]
-    return inspect.Signature(params + extra)
-
-
-def _make_init(base):
-    signature = _signature(base)
-
-    def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    return __init__
 
 
 class _BaseNoisyMLPCV:
@@ -371,6 +214,7 @@ class _BaseNoisyMLPCV:
             verbose=self.verbose,
             error_score=self.error_score,
             memory_budget=self.memory_budget,
+            checkpoint=self.checkpoint,
         )
         fit_params = (
             {}
@@ -444,27 +288,8 @@ class _BaseNoisyMLPCV:
         return tags
 
 
-def _delegate(name):
-    def get(self):
-        check_is_fitted(self, "best_estimator_")
-        return getattr(self.best_estimator_, name)
-
-    get.__doc__ = f"``best_estimator_.{name}``."
-    return property(get)
-
-
 for _name in _DELEGATED:
     setattr(_BaseNoisyMLPCV, _name, _delegate(_name))
-
-
-def _docstring(summary, owner, base_name, score):
-    grid = ", ".join(f"``{k}`` in {v}" for k, v in DEFAULT_PARAM_GRID.items())
-    return (
-        summary
-        + _knobs.parameters_doc(owner, exclude=_NOT_TAKEN)
-        + _SEARCH_DOC.format(grid=grid, score=score)
-        + _SEARCH_ATTRIBUTES_DOC.format(base=base_name)
-    )
 
 
 class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
@@ -482,6 +307,8 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
             _knobs.CLASSIFIER,
             "NoisyMLPClassifier",
             "accuracy",
+            DEFAULT_PARAM_GRID,
+            _NOT_TAKEN,
         )
         + """    classes_ : ndarray of shape (n_classes,)
         Class labels.
@@ -505,7 +332,7 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
     )
 
     _base = NoisyMLPClassifier
-    __init__ = _make_init(NoisyMLPClassifier)
+    __init__ = make_init(NoisyMLPClassifier, _NOT_TAKEN, _SEARCH_PARAMS)
 
     @property
     def classes_(self):
@@ -544,6 +371,8 @@ class NoisyMLPRegressorCV(RegressorMixin, _BaseNoisyMLPCV, BaseEstimator):
             _knobs.REGRESSOR,
             "NoisyMLPRegressor",
             "R²",
+            DEFAULT_PARAM_GRID,
+            _NOT_TAKEN,
         )
         + """
     See Also
@@ -563,4 +392,4 @@ class NoisyMLPRegressorCV(RegressorMixin, _BaseNoisyMLPCV, BaseEstimator):
     )
 
     _base = NoisyMLPRegressor
-    __init__ = _make_init(NoisyMLPRegressor)
+    __init__ = make_init(NoisyMLPRegressor, _NOT_TAKEN, _SEARCH_PARAMS)

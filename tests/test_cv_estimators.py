@@ -17,7 +17,8 @@ from skrobust import (
     NoisyMLPRegressor,
     NoisyMLPRegressorCV,
 )
-from skrobust._cv import DEFAULT_PARAM_GRID, simplest_within_noise
+from skrobust._cv import DEFAULT_PARAM_GRID
+from skrobust.model_selection._selection import simplest_within_noise
 
 TINY = dict(hidden_layer_sizes=(4,), epochs=3, random_state=0)
 
@@ -95,6 +96,7 @@ def test_signature_is_the_plain_estimators_without_warm_start_plus_the_search():
             "n_jobs",
             "memory_budget",
             "error_score",
+            "checkpoint",
         ]
         est = cv_cls(noise_std=0.2, cv=3)
         assert clone(est).get_params()["noise_std"] == 0.2
@@ -230,3 +232,16 @@ def test_feature_names_are_the_cv_estimators_and_survive_a_save(Xy_clf, tmp_path
     np.testing.assert_array_equal(back.predict(frame), clf.predict(frame))
     with pytest.raises(ValueError, match="feature names"):
         back.predict(frame[["d", "c", "b", "a"]])
+
+
+def test_a_checkpoint_folder_lets_a_second_fit_train_nothing_again(Xy_clf, tmp_path):
+    X, y = Xy_clf
+    kw = dict(TINY, param_grid={"alpha": [0.0, 0.1]}, cv=2, checkpoint=tmp_path)
+    first = NoisyMLPClassifierCV(**kw).fit(X, y)
+    again = NoisyMLPClassifierCV(**kw).fit(X, y)
+    assert first.batch_info_["n_restored"] == 0
+    assert again.batch_info_["n_restored"] == again.batch_info_["n_runs"] > 0
+    np.testing.assert_array_equal(
+        again.cv_results_["mean_test_score"], first.cv_results_["mean_test_score"]
+    )
+    np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
