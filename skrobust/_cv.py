@@ -30,9 +30,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrobust import _knobs
 from skrobust._classifier import NoisyMLPClassifier
+from skrobust._cv_build import check_grids, make_init
 from skrobust._cv_build import delegate as _delegate
 from skrobust._cv_build import docstring as _docstring
-from skrobust._cv_build import make_init
 from skrobust._inputs import check_sample_weight
 from skrobust._regressor import NoisyMLPRegressor
 from skrobust._validation import InvalidParameterError, validate_params
@@ -66,6 +66,9 @@ _SEARCH_PARAMS = {
     "error_score": np.nan,
     "checkpoint": None,
 }
+
+# What validate_data sets on the estimator before the search.
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
 # Fitted attributes read from ``best_estimator_``.
 _DELEGATED = (
@@ -105,27 +108,12 @@ class _BaseNoisyMLPCV:
                     f"{type(self).__name__} must be None, a dict or a non-empty "
                     f"list of dicts. Got {self.param_grid!r} instead."
                 )
-            names = set(self._base_param_names())
-            for grid in grids:
-                if not isinstance(grid, dict):
-                    raise InvalidParameterError(
-                        f"The 'param_grid' parameter of {type(self).__name__} "
-                        f"must hold dicts; got {type(grid).__name__}."
-                    )
-                for name, values in grid.items():
-                    if name not in names:
-                        raise ValueError(
-                            f"param_grid names {name!r}, which is not a parameter "
-                            f"of {self._base.__name__}; its parameters are "
-                            f"{sorted(names)}."
-                        )
-                    if isinstance(values, str) or not hasattr(values, "__len__"):
-                        raise ValueError(
-                            f"param_grid[{name!r}] must be a list of values, got "
-                            f"{values!r}."
-                        )
-                    if len(values) == 0:
-                        raise ValueError(f"param_grid[{name!r}] holds no value.")
+            check_grids(
+                grids,
+                self._base_param_names(),
+                type(self).__name__,
+                self._base.__name__,
+            )
             return [dict(g) for g in grids]
         defaults = {
             name: p.default
@@ -156,7 +144,6 @@ class _BaseNoisyMLPCV:
         self
             The fitted estimator.
         """
-        from skrobust.model_selection import BatchedGridSearchCV
 
         if self.selection not in ("simplest", "best"):
             raise InvalidParameterError(
@@ -172,6 +159,19 @@ class _BaseNoisyMLPCV:
             )
         base = self._base_estimator()
         validate_params(base)
+        # A fit that raises (or is interrupted) leaves the estimator as it was.
+        before = {k: self.__dict__[k] for k in _INPUT_ATTRIBUTES if k in self.__dict__}
+        try:
+            return self._fit(base, X, y, sample_weight)
+        except BaseException:
+            for k in _INPUT_ATTRIBUTES:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, base, X, y, sample_weight):
+        from skrobust.model_selection import BatchedGridSearchCV
+
         # Checked once here, as the plain estimator checks them (errors name
         # this estimator); the search and the refit get plain arrays.
         X, y = validate_data(

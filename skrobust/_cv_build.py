@@ -11,6 +11,7 @@ import inspect
 from sklearn.utils.validation import check_is_fitted
 
 from skrobust import _knobs
+from skrobust._validation import InvalidParameterError
 
 _SEARCH_DOC = """    param_grid : dict or list of dicts, default=None
         The candidates, as ``GridSearchCV``'s ``param_grid``: keys are
@@ -117,3 +118,28 @@ def delegate(name):
 
     get.__doc__ = f"``best_estimator_.{name}``."
     return property(get)
+
+
+def check_grids(grids, names, owner, base_name):
+    """Raise if a ``param_grid`` of ``owner`` (a list of dicts) names anything
+    but parameters ``names`` of ``base_name``, or holds no list of values."""
+    names = set(names)
+    for grid in grids:
+        if not isinstance(grid, dict):
+            raise InvalidParameterError(
+                f"The 'param_grid' parameter of {owner} "
+                f"must hold dicts; got {type(grid).__name__}."
+            )
+        for name, values in grid.items():
+            if name not in names:
+                raise ValueError(
+                    f"param_grid names {name!r}, which is not a parameter "
+                    f"of {base_name}; its parameters are "
+                    f"{sorted(names)}."
+                )
+            if isinstance(values, str) or not hasattr(values, "__len__"):
+                raise ValueError(
+                    f"param_grid[{name!r}] must be a list of values, got {values!r}."
+                )
+            if len(values) == 0:
+                raise ValueError(f"param_grid[{name!r}] holds no value.")

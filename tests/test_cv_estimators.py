@@ -245,3 +245,17 @@ def test_a_checkpoint_folder_lets_a_second_fit_train_nothing_again(Xy_clf, tmp_p
         again.cv_results_["mean_test_score"], first.cv_results_["mean_test_score"]
     )
     np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
+
+
+def test_an_interrupted_fit_sets_no_attribute(Xy_clf, monkeypatch):
+    from skrobust.model_selection import BatchedGridSearchCV
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BatchedGridSearchCV, "fit", interrupted)
+    clf = NoisyMLPClassifierCV(**TINY, cv=2)
+    X, y = Xy_clf
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert not [k for k in vars(clf) if k.endswith("_")]
