@@ -295,15 +295,6 @@ for _name in _DELEGATED:
 class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
     __doc__ = (
         _docstring(
-            """NoisyMLPClassifier whose regularization is chosen by
-    cross-validation, in batched runs.
-
-    Every candidate of ``param_grid`` (by default weight decay and hidden
-    noise levels) trains on every fold; candidates x folds of one network
-    structure train together as vectorized runs. The chosen candidate
-    (``selection``) is refitted on all of ``X``. Every other parameter is
-    :class:`NoisyMLPClassifier`'s, fixed for all candidates.
-""",
             _knobs.CLASSIFIER,
             "NoisyMLPClassifier",
             "accuracy",
@@ -359,15 +350,6 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
 class NoisyMLPRegressorCV(RegressorMixin, _BaseNoisyMLPCV, BaseEstimator):
     __doc__ = (
         _docstring(
-            """NoisyMLPRegressor whose regularization is chosen by
-    cross-validation, in batched runs.
-
-    Every candidate of ``param_grid`` (by default weight decay and hidden
-    noise levels) trains on every fold; candidates x folds of one network
-    structure train together as vectorized runs. The chosen candidate
-    (``selection``) is refitted on all of ``X``. Every other parameter is
-    :class:`NoisyMLPRegressor`'s, fixed for all candidates.
-""",
             _knobs.REGRESSOR,
             "NoisyMLPRegressor",
             "R²",

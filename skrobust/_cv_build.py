@@ -73,7 +73,18 @@ n_outputs_, out_activation_ :
 """
 
 
-def docstring(summary, owner, base_name, score, grid, not_taken):
+def docstring(owner, base_name, score, grid, not_taken):
+    """The CV estimator's docstring up to its attributes, for the plain
+    estimator ``base_name`` of knob owner ``owner``."""
+    summary = f"""{base_name} whose regularization is chosen by
+    cross-validation, in batched runs.
+
+    Every candidate of ``param_grid`` (by default weight decay and hidden
+    noise levels) trains on every fold; candidates x folds of one network
+    structure train together as vectorized runs. The chosen candidate
+    (``selection``) is refitted on all of ``X``. Every other parameter is
+    :class:`{base_name}`'s, fixed for all candidates.
+"""
     grid = ", ".join(f"``{k}`` in {v}" for k, v in grid.items())
     return (
         summary
