@@ -66,7 +66,7 @@ _DOC = """Structure of a noisy MLP.
         Units of the output layer.
     task : {"binary", "multiclass", "regression"}
         Decides the output activation, the loss and the score
-        (``engine._core.TASKS``).
+        (``engine._tasks.TASKS``).
     activation : str
         Hidden activation (a name Keras knows).
     kernel_initializer : str

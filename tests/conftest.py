@@ -80,15 +80,20 @@ def regression_data():
 
 @pytest.fixture
 def assert_steps_match_keras():
-    """``check(name, keras_optimizer, hyper, steps, decay_biases=True)``:
-    ``engine._optim.apply_updates`` with optimizer ``name`` and engine
-    values ``hyper`` against ``keras_optimizer.apply``, step by step, on one
+    """``check(name, keras_optimizer, hyper, steps, switches=None,
+    decay_biases=True)``: ``engine._optim.apply_updates`` with optimizer
+    ``name``, engine values ``hyper`` and the spec ``switches`` (default:
+    weight decay and schedule off) against ``keras_optimizer.apply``, step
+    by step, on one
     random (3, 4) kernel and its bias with fresh random gradients each step.
     ``decay_biases=False`` excludes the bias from Keras's weight decay, as
     skrobust decays kernels only."""
+    from skrobust._spec import NetworkSpec
     from skrobust.engine import _optim
 
-    def check(name, keras_optimizer, hyper, steps, decay_biases=True):
+    def check(name, keras_optimizer, hyper, steps, switches=None, decay_biases=True):
+        if switches is None:
+            switches = NetworkSpec(3, (4,), 4, "regression")
         rng = np.random.default_rng(0)
         params = {
             "kernels": [rng.normal(size=(3, 4)).astype("float32")],
@@ -105,7 +110,9 @@ def assert_steps_match_keras():
                 "kernels": [rng.normal(size=(3, 4)).astype("float32")],
                 "biases": [rng.normal(size=4).astype("float32")],
             }
-            ours, state = _optim.apply_updates(name, ours, grads, state, step, hyper)
+            ours, state = _optim.apply_updates(
+                name, ours, grads, state, step, hyper, switches
+            )
             keras_optimizer.apply(
                 [grads["kernels"][0], grads["biases"][0]], [kernel, bias]
             )

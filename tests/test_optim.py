@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skrobust._knobs import OPTIMIZERS
+from skrobust._spec import NetworkSpec
 from skrobust.engine import _optim
 
 LR = {"adam": 0.01, "sgd": 0.05, "rmsprop": 0.01}
@@ -32,6 +33,19 @@ def _hyper(name, schedule=False, weight_decay=None):
     if weight_decay is not None:
         hyper["weight_decay"] = weight_decay
     return {k: np.float32(v) for k, v in hyper.items()}
+
+
+def _switches(schedule=False, weight_decay=None):
+    """A spec whose flags switch the schedule and weight decay on, as
+    ``_hyper(name, schedule, weight_decay)`` gives their values."""
+    return NetworkSpec(
+        3,
+        (4,),
+        4,
+        "regression",
+        weight_decay=weight_decay is not None,
+        lr_schedule=schedule,
+    )
 
 
 def _keras_optimizer(name, schedule=False, weight_decay=None):
@@ -70,7 +84,9 @@ def test_optimizer_with_schedule_and_weight_decay_steps_as_keras(
     opt = _keras_optimizer(name, schedule, weight_decay)
     hyper = _hyper(name, schedule, weight_decay)
     # skrobust decays the kernels only.
-    assert_steps_match_keras(name, opt, hyper, 10, decay_biases=False)
+    assert_steps_match_keras(
+        name, opt, hyper, 10, _switches(schedule, weight_decay), decay_biases=False
+    )
 
 
 @pytest.mark.parametrize("name", ["adam", "rmsprop"])
@@ -86,7 +102,7 @@ def test_epsilon_enters_as_in_keras_on_small_gradients(name):
     for step in range(1, 4):
         grads = _weights(rng, scale=1e-6)
         params, state = _optim.apply_updates(
-            name, params, grads, state, step, _hyper(name)
+            name, params, grads, state, step, _hyper(name), _switches()
         )
         opt.apply(grads["kernels"] + grads["biases"], variables)
         for ours, theirs in zip(
@@ -107,8 +123,8 @@ def test_a_step_keeps_the_state_an_unchanged_tree_of_arrays(name):
     params = jax.tree.map(jnp.asarray, _weights(rng))
     state = _optim.init_optimizer(name, params)
     hyper = _hyper(name, schedule=True, weight_decay=0.1)
-    _, new = jax.jit(_optim.apply_updates, static_argnums=0)(
-        name, params, _weights(rng), state, jnp.int32(1), hyper
+    _, new = jax.jit(_optim.apply_updates, static_argnums=(0, 6))(
+        name, params, _weights(rng), state, jnp.int32(1), hyper, _switches(True, 0.1)
     )
     assert jax.tree.structure(new) == jax.tree.structure(state)
     leaves = jax.tree.leaves(state)
@@ -133,7 +149,7 @@ def test_vmapped_members_with_their_own_values_step_as_each_alone(name):
         state = _optim.init_optimizer(name, params)
         for step in (1, 2):
             params, state = _optim.apply_updates(
-                name, params, grads, state, step, hyper
+                name, params, grads, state, step, hyper, _switches(True, 0.3)
             )
         return params
 
@@ -153,8 +169,16 @@ def test_zero_weight_decay_changes_no_bit_of_a_step(name):
     state = _optim.init_optimizer(name, params)
     for step in (1, 2, 1000):
         a, _ = _optim.apply_updates(
-            name, params, grads, state, step, _hyper(name, weight_decay=0.0)
+            name,
+            params,
+            grads,
+            state,
+            step,
+            _hyper(name, weight_decay=0.0),
+            _switches(weight_decay=0.0),
         )
-        b, _ = _optim.apply_updates(name, params, grads, state, step, _hyper(name))
+        b, _ = _optim.apply_updates(
+            name, params, grads, state, step, _hyper(name), _switches()
+        )
         for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
             assert_array_equal(np.asarray(x), np.asarray(y))

@@ -168,7 +168,8 @@ def test_weight_decay_with_a_warm_cosine_schedule_steps_as_keras(
     )
     opt = keras_optimizer(learning_rate=schedule, weight_decay=wd, **extra)
     # Only kernels are decayed (skrobust's choice; Keras would decay all).
-    assert_steps_match_keras(name, opt, hyper, 6, decay_biases=False)
+    on = NetworkSpec(3, (4,), 4, "regression", weight_decay=True, lr_schedule=True)
+    assert_steps_match_keras(name, opt, hyper, 6, on, decay_biases=False)
 
 
 def _reference_rates(schedule, warmup_fraction, total, lr):
@@ -203,7 +204,9 @@ def test_learning_rate_per_step_follows_the_schedule(schedule, warmup_fraction):
         lr_schedule=schedule,
     )
     steps = np.arange(1, 33, dtype="int32")
-    ours = _np(_optim.learning_rate(hyper, steps))
+    # The schedule switched on: "constant" without warm-up must then give the
+    # flat rate from its values alone.
+    ours = _np(_optim.learning_rate(hyper, steps, True))
     ref = _reference_rates(schedule, warmup_fraction, 32, 0.02)
     assert_allclose(ours, ref, rtol=1e-5, atol=1e-9)
     if schedule != "constant":
@@ -229,11 +232,13 @@ def test_neutral_values_change_no_bit_of_an_update():
     neutral = _hyper(learning_rate=0.01, momentum=0.0)  # decay 0, no schedule
     plain = {"learning_rate": neutral["learning_rate"], "momentum": np.float32(0)}
     assert "decay_start" in neutral and "weight_decay" in neutral
+    on = NetworkSpec(3, (4,), 4, "regression", weight_decay=True, lr_schedule=True)
+    off = NetworkSpec(3, (4,), 4, "regression")
     for name in ("adam", "sgd"):
         state = _optim.init_optimizer(name, params)
         for step in (1, 2, 1000):
-            a, _ = _optim.apply_updates(name, params, grads, state, step, neutral)
-            b, _ = _optim.apply_updates(name, params, grads, state, step, plain)
+            a, _ = _optim.apply_updates(name, params, grads, state, step, neutral, on)
+            b, _ = _optim.apply_updates(name, params, grads, state, step, plain, off)
             for x, y in zip(
                 a["kernels"] + a["biases"], b["kernels"] + b["biases"], strict=True
             ):

@@ -14,16 +14,14 @@ additive Gaussian noise and ``GaussianDropout``, ``MaxNorm`` applied after each
 update, Keras's activations (:data:`ACTIVATIONS`) and Keras's label smoothing
 (the optimizer step is ``_optim.py``). ``tests/test_engine.py`` checks each
 against Keras itself. The training-only noise kinds without a Keras
-counterpart (weight noise, annealed gradient noise, label flipping, target
-noise) are here too; ``tests/test_noise_kinds.py`` checks their definitions.
+counterpart (weight noise, annealed gradient noise) are here too, label
+flipping and target noise with their task (``_tasks.py``);
+``tests/test_noise_kinds.py`` checks their definitions.
 So is scikit-learn's L2 penalty (``alpha``; ``tests/test_regularizers.py``
 checks it against scikit-learn).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +29,7 @@ import numpy as np
 
 from skrobust._knobs import ACTIVATIONS as KNOB_ACTIVATIONS
 from skrobust.engine._optim import _flat, _unflat, init_optimizer
+from skrobust.engine._tasks import TASKS
 
 # Rows of a mini-batch that are padding (the last batch of an epoch, or rows a
 # member of a batched search does not train on) carry mask 0; every reduction
@@ -46,9 +45,7 @@ SITE_INPUT_DROPOUT = 1
 SITE_HIDDEN = 2  # hidden layer i uses SITE_HIDDEN + 2 * i (noise) and + 1 (dropout)
 SITE_WEIGHT = 1 << 16  # + i: noise on hidden kernel i
 SITE_GRADIENT = 2 << 16  # + j: noise on the gradient of parameter tensor j
-SITE_LABEL_FLIP = 3 << 16  # whether a label is flipped
-SITE_LABEL_CLASS = (3 << 16) + 1  # which other class it becomes
-SITE_TARGET = (3 << 16) + 2  # regression target noise
+# The label and target noise sites are ``_tasks.SITE_*``.
 # The ranges stay apart for networks of fewer than 32,767 hidden layers; an
 # epoch's row order has its own site (``_random.SITE_SHUFFLE``).
 
@@ -191,44 +188,9 @@ def per_sample_loss(spec, logits, y):
 
 
 def noisy_targets(spec, y, hyper, rng):
-    """The targets one training mini-batch is fitted to.
-
-    * ``label_flip``: each label is replaced, with probability
-      ``label_flip_rate`` and afresh every mini-batch, by one of the other
-      classes chosen uniformly (binary: the other class);
-    * ``label_smoothing``: Keras's rule, ``y * (1 - s) + s / n_classes``;
-    * ``target_noise``: regression targets plus Gaussian noise with std
-      ``target_noise_std`` (times each target column's scale).
-    """
-    if spec.target_noise:
-        eps = rng.normal(SITE_TARGET, jnp.shape(y))
-        return y + hyper["target_noise_std"] * hyper["target_noise_scale"] * eps
-    if not (spec.label_flip or spec.label_smoothing):
-        return y
-    n = jnp.shape(y)[0]
-    if spec.task == "binary":
-        if spec.label_flip:
-            flip = rng.uniform(SITE_LABEL_FLIP, (n, 1)) < hyper["label_flip_rate"]
-            y = jnp.where(flip, 1.0 - y, y)
-        if spec.label_smoothing:
-            s = hyper["label_smoothing"]
-            y = y * (1.0 - s) + 0.5 * s
-        return y
-    k = spec.n_outputs
-    labels = jnp.astype(y, "int32")
-    if spec.label_flip:
-        flip = rng.uniform(SITE_LABEL_FLIP, (n,)) < hyper["label_flip_rate"]
-        shift = 1 + jnp.astype(
-            jnp.floor(rng.uniform(SITE_LABEL_CLASS, (n,)) * (k - 1)), "int32"
-        )
-        # u * (k - 1) can round up to k - 1 in float32 when k is large.
-        shift = jnp.minimum(shift, k - 1)
-        labels = jnp.where(flip, (labels + shift) % k, labels)
-    onehot = jax.nn.one_hot(labels, k)
-    if spec.label_smoothing:
-        s = hyper["label_smoothing"]
-        onehot = onehot * (1.0 - s) + s / k
-    return onehot
+    """The targets one training mini-batch is fitted to: the task's label or
+    target noise (``_tasks.py``), or ``y`` itself when none is on."""
+    return TASKS[spec.task].noisy_targets(spec, y, hyper, rng)
 
 
 def gradient_noise(spec, grads, step, hyper, rng):
@@ -337,73 +299,4 @@ def l2_penalty(spec, params, hyper, count):
     for k in params["kernels"]:
         sq = jnp.sum(jnp.square(k))
         total = sq if total is None else total + sq
-    scale = 1.0 if spec.task == "regression" else 0.5
-    return scale * hyper["alpha"] * total / count
-
-
-# -- the tasks: output activation, loss, score --------------------------------
-# One small function of each kind per task, as scikit-learn's MLP keeps
-# ``ACTIVATIONS`` and ``LOSS_FUNCTIONS``; ``NetworkSpec.task`` names the row.
-
-
-def _binary_loss(logits, y, n_outputs):
-    z = logits[:, 0]
-    return jax.nn.relu(z) - z * y[:, 0] + jnp.log1p(jnp.exp(-jnp.abs(z)))
-
-
-def _categorical_loss(logits, y, n_outputs):
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    if len(y.shape) == 1:
-        y = jax.nn.one_hot(jnp.astype(y, "int32"), n_outputs)
-    return -jnp.sum(y * logp, axis=-1)
-
-
-def _squared_error(logits, y, n_outputs):
-    return jnp.mean(jnp.square(logits - y), axis=-1)
-
-
-def _binary_hits(logits, y, mask):
-    pred = jnp.astype(logits[:, 0] > 0, "float32")
-    return jnp.sum(jnp.astype(jnp.equal(pred, y[:, 0]), "float32") * mask)
-
-
-def _multiclass_hits(logits, y, mask):
-    pred = jnp.argmax(logits, axis=-1)
-    hit = jnp.astype(jnp.equal(pred, jnp.astype(y, pred.dtype)), "float32")
-    return jnp.sum(hit * mask)
-
-
-def _summed_squared_error(logits, y, mask):
-    return jnp.sum(jnp.sum(jnp.square(logits - y), axis=-1) * mask)
-
-
-def _accuracy(score_sum, count, y_ss):
-    return score_sum / count
-
-
-def _r2(score_sum, count, y_ss):
-    return 1.0 - score_sum / jnp.maximum(y_ss, 1e-12)
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a task does: ``output(logits)``, ``loss(logits, y, n_outputs)``
-    per sample, ``score_terms(logits, y, mask)`` (a batch's score
-    numerator) and ``score(score_sum, count, y_ss)`` (an epoch's score)."""
-
-    output: Callable
-    loss: Callable
-    score_terms: Callable
-    score: Callable
-
-
-TASKS = {
-    "binary": Task(jax.nn.sigmoid, _binary_loss, _binary_hits, _accuracy),
-    "multiclass": Task(
-        lambda z: jax.nn.softmax(z, axis=-1),
-        _categorical_loss,
-        _multiclass_hits,
-        _accuracy,
-    ),
-    "regression": Task(lambda z: z, _squared_error, _summed_squared_error, _r2),
-}
+    return TASKS[spec.task].penalty_scale * hyper["alpha"] * total / count

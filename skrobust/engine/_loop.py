@@ -122,8 +122,8 @@ def make_epoch(spec, cfg):
                 opt,
                 step + 1,
                 hyper,
+                spec,
                 spec.max_norm,
-                switches=spec,
             )
             # An empty batch (a member with fewer rows than the widest
             # member of a batched run) must not move its weights.

@@ -67,7 +67,7 @@ RMSPROP = {"rho": 0.9, "epsilon": 1e-7}
 MAXNORM_EPSILON = 1e-7
 
 
-def learning_rate(hyper, step, schedule=None):
+def learning_rate(hyper, step, schedule):
     """The learning rate of optimizer step ``step`` (counted from 1).
 
     Without a schedule (``schedule``: the spec's ``lr_schedule`` flag),
@@ -76,12 +76,8 @@ def learning_rate(hyper, step, schedule=None):
     ``lr * t / warmup_steps`` while ``t < warmup_steps``, then ``lr`` until
     ``decay_start``, then ``lr * 0.5 * (1 + cos(pi * (t - decay_start) /
     decay_steps))``, the form and values of
-    ``keras.optimizers.schedules.CosineDecay``. ``schedule=None`` (direct
-    callers, the tests) follows the schedule when ``hyper`` holds its
-    values.
+    ``keras.optimizers.schedules.CosineDecay``.
     """
-    if schedule is None:
-        schedule = "decay_start" in hyper
     lr = hyper["learning_rate"]
     if not schedule:
         return lr
@@ -174,22 +170,15 @@ def _kernels(tree):
     return {key: [key == "kernels"] * len(leaves) for key, leaves in tree.items()}
 
 
-def apply_updates(
-    name, params, grads, opt_state, step, hyper, max_norm=None, *, switches=None
-):
+def apply_updates(name, params, grads, opt_state, step, hyper, switches, max_norm=None):
     """One optimizer step with Keras's update rule; ``step`` counts from 1.
 
-    ``switches``: the spec (``NetworkSpec``) whose ``weight_decay`` and
+    ``switches``: the spec (``NetworkSpec``), whose ``weight_decay`` and
     ``lr_schedule`` flags switch decoupled weight decay and the
-    learning-rate schedule on; the training loop passes its spec. Weight
-    decay is Keras's (``W - W * weight_decay * lr`` with the step's learning
-    rate), on the kernels only. ``switches=None`` (direct callers, the
-    tests) switches each on when ``hyper`` holds its values.
+    learning-rate schedule on. Weight decay is Keras's (``W - W *
+    weight_decay * lr`` with the step's learning rate), on the kernels only.
     """
-    if switches is None:
-        decays, schedule = "weight_decay" in hyper, "decay_start" in hyper
-    else:
-        decays, schedule = switches.weight_decay, switches.lr_schedule
+    decays, schedule = switches.weight_decay, switches.lr_schedule
     lr = learning_rate(hyper, step, schedule)
     _, update = OPTIMIZERS[name]
     change, opt_state = update(_flat(grads), opt_state, lr, step, hyper)
