@@ -12,6 +12,7 @@ are declared in ``_knobs/``, the checks of ``X`` and ``sample_weight`` in
 
 from __future__ import annotations
 
+import inspect
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -247,6 +248,18 @@ class BaseNoisyMLP(BaseEstimator, metaclass=ABCMeta):
             state["_weights"] = self._current_weights()
             del state["_model"]
         return state
+
+    def __setstate__(self, state):
+        # A pickle of an older skrobust lacks the parameters added since
+        # (``tol``, ``warm_start`` ...): they take their defaults, so that
+        # ``get_params``, ``clone`` and a refit work; predictions read only
+        # the fitted state and do not change.
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if name != "self" and name not in state
+        }
+        super().__setstate__({**defaults, **state})
 
     def _forward(self, X):
         """The network's outputs; for an ensemble, the members' mean

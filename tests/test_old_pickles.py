@@ -9,6 +9,7 @@ import pickletools
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skrobust import NoisyMLPClassifier, NoisyMLPRegressor
 
@@ -44,3 +45,20 @@ def test_a_pickle_naming_the_old_module_loads_and_predicts_the_same(cls, circles
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
     if cls is NoisyMLPClassifier:
         np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("cls", [NoisyMLPClassifier, NoisyMLPRegressor])
+def test_a_pickle_without_later_parameters_loads_with_their_defaults(cls, circles):
+    # A pickle of before ``tol`` and ``warm_start`` existed: its state lacks
+    # them. It loads, takes their defaults, predicts as before and refits.
+    X, y = circles
+    est = cls(**TINY, tol=0.5, warm_start=True).fit(X, y)
+    expected = est.predict(X)
+    for name in ("tol", "warm_start"):
+        del est.__dict__[name]
+    back = pickle.loads(pickle.dumps(est))
+    defaults = cls().get_params()
+    assert back.tol == defaults["tol"] and back.warm_start == defaults["warm_start"]
+    assert back.get_params()["hidden_layer_sizes"] == TINY["hidden_layer_sizes"]
+    np.testing.assert_array_equal(back.predict(X), expected)
+    clone(back).fit(X, y)
