@@ -100,3 +100,19 @@ def format_results(candidates, results, names, error_score, return_train_score):
             out[f"mean_train_{n}"] = train[n].mean(axis=1)
             out[f"std_train_{n}"] = train[n].std(axis=1)
     return out
+
+
+def check_refit(scoring, refit):
+    """With several metrics, ``refit`` must name one of them (or be a
+    callable, or False); scikit-learn's error otherwise."""
+    if (
+        is_multimetric(scoring)
+        and refit is not False
+        and not (callable(refit) or refit in scoring)
+    ):
+        raise ValueError(
+            "For multi-metric scoring, the parameter refit must be set to a "
+            "scorer key or a callable to refit an estimator with the best "
+            "parameter setting on the whole data and make the best_* "
+            f"attributes available for that metric. {refit!r} was passed."
+        )

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from skrobust.model_selection._batched import evaluate
 from skrobust.model_selection._dispatch import call_interruptibly
 from skrobust.model_selection._results import (
+    check_refit,
     format_results,
     is_multimetric,
     metric_names,
@@ -202,18 +203,7 @@ class BatchedGridSearchCV(MetaEstimatorMixin, BaseEstimator):
             The fitted search.
         """
         multimetric = is_multimetric(self.scoring)
-        if (
-            multimetric
-            and self.refit is not False
-            and not (callable(self.refit) or self.refit in self.scoring)
-        ):
-            raise ValueError(
-                "For multi-metric scoring, the parameter refit must be set to a "
-                "scorer key or a callable to refit an estimator with the best "
-                "parameter setting on the whole data and make the best_* "
-                f"attributes available for that metric. {self.refit!r} was "
-                "passed."
-            )
+        check_refit(self.scoring, self.refit)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, groups))
