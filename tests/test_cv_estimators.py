@@ -128,9 +128,13 @@ def test_fit_searches_the_default_grid_and_refits_the_choice(Xy_clf):
 
 def test_a_parameter_set_away_from_its_default_is_fixed_not_searched(Xy_clf):
     X, y = Xy_clf
+    grid = {"alpha": [0.0, 1.0], "noise_std": [0.0, 0.1]}
     clf = NoisyMLPClassifierCV(**TINY, alpha=0.5, cv=2).fit(X, y)
-    assert {tuple(p) for p in clf.cv_results_["params"]} == {("noise_std",)}
+    # The default grid is alpha's alone: nothing is left to search.
+    assert clf.cv_results_["params"] == [{}]
     assert clf.best_estimator_.alpha == 0.5
+    clf = NoisyMLPClassifierCV(**TINY, alpha=0.5, cv=2, param_grid=grid).fit(X, y)
+    assert [set(p) for p in clf.cv_results_["params"]] == [{"alpha", "noise_std"}] * 4
 
 
 def test_selection_best_takes_the_highest_mean(Xy_clf):
