@@ -373,31 +373,16 @@ def tabulate(name, task, shape, test_train_ratio, scores, seconds, params):
     }
 
 
+# The time columns of a table's markdown (regularizer_study.markdown's form).
+SECONDS = (
+    ("s per fit", "seconds", ".1f"),
+    ("s first fit", "first_seconds", ".1f"),
+    ("s later (median)", "later_seconds", ".1f"),
+)
+
+
 def markdown(result):
-    t = result["table"]
-    n, p = result["shape"]
-    lines = [
-        f"**{result['name']}** ({result['task']}, {n} rows x {p} columns, "
-        f"{result['scoring']}, {result['n_splits']} outer splits; differences "
-        f"are contender - {REFERENCE})",
-        "",
-        "| contender | mean score | difference | 95% CI | p | verdict | "
-        "chosen (most often) | s per fit | s first fit | s later (median) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, row in t.iterrows():
-        if row["verdict"] == "baseline":
-            diff, ci, pv = "", "", ""
-        else:
-            diff = f"{row['difference']:+.4f}"
-            ci = f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
-            pv = f"{row['p_value']:.3f}"
-        lines.append(
-            f"| {name} | {row['mean_test']:.4f} | {diff} | {ci} | {pv} | "
-            f"{row['verdict']} | {row['chosen']} | {row['seconds']:.1f} | "
-            f"{row['first_seconds']:.1f} | {row['later_seconds']:.1f} |"
-        )
-    return "\n".join(lines)
+    return study.markdown(result, REFERENCE, SECONDS)
 
 
 MARKS = {"better": " ▲", "worse": " ▼", "within noise": "", "baseline": ""}

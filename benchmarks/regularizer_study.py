@@ -441,17 +441,20 @@ def run_table(name, args):
     }
 
 
-def markdown(result):
+def markdown(result, reference=REFERENCE, seconds=(("s", "seconds", ".0f"),)):
+    """One table's contenders as a markdown table; ``seconds``: the time
+    columns, as (header, column of ``result["table"]``, format)."""
     t = result["table"]
     n, p = result["shape"]
+    heads = " | ".join(h for h, _, _ in seconds)
     lines = [
         f"**{result['name']}** ({result['task']}, {n} rows x {p} columns, "
         f"{result['scoring']}, {result['n_splits']} outer splits; differences "
-        f"are contender - {REFERENCE})",
+        f"are contender - {reference})",
         "",
-        "| contender | mean score | difference | 95% CI | p | verdict | "
-        "chosen (most often) | s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| contender | mean score | difference | 95% CI | p | verdict | "
+        f"chosen (most often) | {heads} |",
+        "| --- | --- | --- | --- | --- | --- | --- |" + " --- |" * len(seconds),
     ]
     for name, row in t.iterrows():
         if row["verdict"] == "baseline":
@@ -460,9 +463,10 @@ def markdown(result):
             diff = f"{row['difference']:+.4f}"
             ci = f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
             pv = f"{row['p_value']:.3f}"
+        times = " | ".join(format(row[col], fmt) for _, col, fmt in seconds)
         lines.append(
             f"| {name} | {row['mean_test']:.4f} | {diff} | {ci} | {pv} | "
-            f"{row['verdict']} | {row['chosen']} | {row['seconds']:.0f} |"
+            f"{row['verdict']} | {row['chosen']} | {times} |"
         )
     return "\n".join(lines)
 
