@@ -26,9 +26,10 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrobust import _knobs
+from skrobust import _cv_tables, _knobs
 from skrobust._classifier import NoisyMLPClassifier
 from skrobust._cv_build import check_grids, make_init
 from skrobust._cv_build import delegate as _delegate
@@ -68,6 +69,7 @@ _SEARCH_PARAMS = {
     "memory_budget": None,
     "error_score": np.nan,
     "checkpoint": None,
+    "preprocessing": "auto",
 }
 
 # What validate_data sets on the estimator before the search.
@@ -98,7 +100,7 @@ class _BaseNoisyMLPCV:
     def _base_estimator(self):
         return self._base(**{n: getattr(self, n) for n in self._base_param_names()})
 
-    def _search_space(self):
+    def _search_space(self, tables=None):
         if self.param_grid is not None:
             grids = (
                 [self.param_grid]
@@ -112,7 +114,7 @@ class _BaseNoisyMLPCV:
                     f"list of dicts. Got {self.param_grid!r} instead."
                 )
             check_grids(
-                grids,
+                _cv_tables.checked_encodings(grids, tables, type(self).__name__),
                 self._base_param_names(),
                 type(self).__name__,
                 self._base.__name__,
@@ -135,8 +137,8 @@ class _BaseNoisyMLPCV:
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (numeric).
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data: numeric, or a table that ``preprocessing`` encodes.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -176,22 +178,28 @@ class _BaseNoisyMLPCV:
         from skrobust.model_selection import BatchedGridSearchCV
 
         # Checked once here, as the plain estimator checks them (errors name
-        # this estimator); the search and the refit get plain arrays.
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            ensure_all_finite=True,
-            multi_output=True,
-            y_numeric=False,
-        )
-        grids = self._search_space()
+        # this estimator); the search and the refit get plain arrays, or the
+        # raw table that a pipeline's preprocessor encodes (_cv_tables).
+        tables = _cv_tables.table_search(self, X)
+        if tables is not None:
+            X, y = tables.validate(self, X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                dtype=np.float64,
+                ensure_all_finite=True,
+                multi_output=True,
+                y_numeric=False,
+            )
+        grids = self._search_space(tables)
         for grid in grids:
             for candidate in ParameterGrid(grid):
                 try:
-                    validate_params(clone(base).set_params(**candidate))
+                    network = _cv_tables.without_encoding(candidate)
+                    validate_params(clone(base).set_params(**network))
                 except InvalidParameterError as error:
                     raise InvalidParameterError(
                         f"param_grid holds an invalid candidate {candidate!r}: {error}"
@@ -200,16 +208,22 @@ class _BaseNoisyMLPCV:
         splits = list(cv.split(X, y))
         ratio = float(np.mean([len(te) / max(len(tr), 1) for tr, te in splits]))
         fixed = base.get_params(deep=False)
+        estimator, grid = base, [g for g in grids if g] or [{}]
+        weight_key, named = "sample_weight", (lambda results: results)
+        if tables is not None:
+            fixed.update(tables.fixed)
+            estimator, grid = tables.estimator(base), tables.grid(grid)
+            weight_key, named = tables.weight_key, tables.results
         if self.selection == "best":
             refit = True
         else:
 
             def refit(cv_results):
-                return simplest_within_noise(cv_results, fixed, ratio)
+                return simplest_within_noise(named(cv_results), fixed, ratio)
 
         search = BatchedGridSearchCV(
-            base,
-            [g for g in grids if g] or [{}],
+            estimator,
+            grid,
             scoring=self.scoring,
             n_jobs=self.n_jobs,
             refit=refit,
@@ -222,12 +236,12 @@ class _BaseNoisyMLPCV:
         fit_params = (
             {}
             if sample_weight is None
-            else {"sample_weight": check_sample_weight(sample_weight, X.shape[0])}
+            else {weight_key: check_sample_weight(sample_weight, X.shape[0])}
         )
         search.fit(X, y, **fit_params)
-        self.cv_results_ = search.cv_results_
+        self.cv_results_ = named(search.cv_results_)
         self.best_index_ = search.best_index_
-        self.best_params_ = search.best_params_
+        self.best_params_ = self.cv_results_["params"][self.best_index_]
         self.best_score_ = float(
             search.cv_results_["mean_test_score"][self.best_index_]
         )
@@ -265,12 +279,16 @@ class _BaseNoisyMLPCV:
         predictions : ndarray
             ``best_estimator_.predict_members(X)``.
         """
-        return self.best_estimator_.predict_members(self._checked(X))
+        network, X = _cv_tables.encoded(self.best_estimator_, self._checked(X))
+        return network.predict_members(X)
 
     def _checked(self, X):
         """``X`` checked against what ``fit`` saw (errors name this
-        estimator), as the array ``best_estimator_`` was fitted on."""
+        estimator), as the array ``best_estimator_`` was fitted on (a raw
+        table as it is, for a pipeline)."""
         check_is_fitted(self, "best_estimator_")
+        if isinstance(self.best_estimator_, Pipeline):
+            return validate_data(self, X, reset=False, skip_check_array=True)
         return validate_data(
             self,
             X,

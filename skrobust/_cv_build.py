@@ -2,7 +2,7 @@
 (the plain estimator's signature, less what they do not take, plus the
 search's parameters), their docstrings (the plain estimator's parameters from
 the knob table, then the search's) and the fitted attributes they read from
-``best_estimator_``."""
+``best_estimator_`` (its network, when it is a pipeline)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import inspect
 from sklearn.utils.validation import check_is_fitted
 
 from skrobust import _knobs
+from skrobust._cv_tables import final_step
 from skrobust._validation import InvalidParameterError
 
 _SEARCH_DOC = """    param_grid : dict or list of dicts, default=None
@@ -41,16 +42,38 @@ _SEARCH_DOC = """    param_grid : dict or list of dicts, default=None
         A folder where each finished batched run and plain fit is kept, as
         ``BatchedGridSearchCV``'s: an interrupted ``fit`` run again with the
         same folder trains only what had not finished (docs/reliability).
+    preprocessing : {{"auto", "tabular"}} or None, default="auto"
+        How ``X`` reaches the networks. ``None``: ``X`` must be numeric and
+        is used as is. ``"tabular"``: ``X`` is a pandas DataFrame of numbers,
+        text, categories, booleans and gaps, encoded by
+        :func:`~skrobust.make_tabular_preprocessor` fitted on each fold's
+        training rows (the test rows never reach it) and refitted with the
+        chosen network on all rows; ``best_estimator_`` is then the pipeline
+        ``[("preprocessor", ...), ("mlp", {base})]`` and ``predict`` takes
+        the raw table. ``param_grid`` may then also search the numeric
+        columns' encoding, ``"numeric_encoding"`` among ``"standard"``
+        (its value outside the search), ``"smooth_clip"``,
+        ``"piecewise_linear"`` and ``"periodic"``: for example
+        ``{{"alpha": [0.0, 10.0], "numeric_encoding": ["standard",
+        "smooth_clip"]}}``. The default grid searches no encoding: each one
+        multiplies the candidates, and the fit's cost. :func:`skrobust.save`
+        cannot store a fit that encoded a table (use pickle or joblib).
+        ``"auto"``: ``"tabular"`` when ``X`` is a DataFrame with a column of
+        text or ``category`` dtype (``bool`` counts as 0/1) or with a gap,
+        else ``None``; the dtypes decide, as they do for
+        ``HistGradientBoostingClassifier(categorical_features="from_dtype")``.
 """
 
 _SEARCH_ATTRIBUTES_DOC = """
     Attributes
     ----------
-    best_estimator_ : {base}
+    best_estimator_ : {base} or Pipeline
         The chosen candidate refitted on all of ``X``; predictions come
-        from it.
+        from it. A ``Pipeline`` of the table's preprocessor and the
+        network when ``X`` was encoded (``preprocessing``).
     best_params_ : dict
-        The chosen candidate's parameters (from ``param_grid``).
+        The chosen candidate's parameters (from ``param_grid``, in its
+        names: ``alpha``, ``numeric_encoding``).
     best_index_ : int
         Its index in ``cv_results_``.
     best_score_ : float
@@ -64,12 +87,12 @@ _SEARCH_ATTRIBUTES_DOC = """
     batch_info_ : dict
         How the members trained (``BatchedGridSearchCV.batch_info_``).
     n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (the raw table's columns).
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` was a DataFrame with string column names.
     model_, history_, loss_curve_, n_iter_, coefs_, intercepts_, \
 n_outputs_, out_activation_ :
-        Those of ``best_estimator_``.
+        Those of ``best_estimator_`` (of its network, for a pipeline).
 """
 
 
@@ -89,7 +112,7 @@ def docstring(owner, base_name, score, grid, not_taken):
     return (
         summary
         + _knobs.parameters_doc(owner, exclude=not_taken)
-        + _SEARCH_DOC.format(grid=grid, score=score)
+        + _SEARCH_DOC.format(grid=grid, score=score, base=base_name)
         + _SEARCH_ATTRIBUTES_DOC.format(base=base_name)
     )
 
@@ -125,7 +148,7 @@ def make_init(base, not_taken, search_params):
 def delegate(name):
     def get(self):
         check_is_fitted(self, "best_estimator_")
-        return getattr(self.best_estimator_, name)
+        return getattr(final_step(self.best_estimator_), name)
 
     get.__doc__ = f"``best_estimator_.{name}``."
     return property(get)

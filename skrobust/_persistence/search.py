@@ -32,6 +32,16 @@ def _floats(values):
 
 def search_meta(cv) -> dict:
     """The ``"search"`` object of a fitted CV estimator's file."""
+    if not isinstance(cv.best_estimator_, cv._base):
+        # Fitted on a raw table: best_estimator_ is a Pipeline, and the file
+        # has no pickle-free form for its ColumnTransformer.
+        raise TypeError(
+            f"skrobust.save cannot store this {type(cv).__name__}: it encoded a "
+            f"raw table (preprocessing={cv.preprocessing!r}), so its "
+            "best_estimator_ is a Pipeline whose preprocessor (a scikit-learn "
+            "ColumnTransformer) the pickle-free file cannot hold. Use pickle or "
+            "joblib for trusted use, or fit it on numeric X (preprocessing=None)."
+        )
     results = {}
     for key, value in cv.cv_results_.items():
         if key == "params" or key.startswith("param_"):
