@@ -54,10 +54,13 @@ def test_scores_match_grid_search_cv(circles):
     ours = BatchedGridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, y)
     ref = GridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, y)
     assert set(ours.cv_results_) == set(ref.cv_results_)
+    # Each member equals its plain fit up to float rounding, so every fold's
+    # accuracy is the same number of correct rows (a std across folds
+    # carries the rounding of its own arithmetic).
     for key in ref.cv_results_:
         if "test_score" in key or "train_score" in key:
             assert_allclose(
-                ours.cv_results_[key], ref.cv_results_[key], atol=0.04, err_msg=key
+                ours.cv_results_[key], ref.cv_results_[key], atol=1e-12, err_msg=key
             )
     assert ours.cv_results_["params"] == ref.cv_results_["params"]
     assert ours.n_splits_ == 3
