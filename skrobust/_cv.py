@@ -339,7 +339,7 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
     >>> clf.fit(X, y).predict(X[:3]).shape
     (3,)
     >>> sorted(clf.best_params_)
-    ['alpha', 'noise_std']
+    ['alpha']
 """
     )
 

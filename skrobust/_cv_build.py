@@ -102,8 +102,8 @@ def docstring(owner, base_name, score, grid, not_taken):
     summary = f"""{base_name} whose regularization is chosen by
     cross-validation, in batched runs.
 
-    Every candidate of ``param_grid`` (by default weight decay and hidden
-    noise levels) trains on every fold; candidates x folds of one network
+    Every candidate of ``param_grid`` (by default six weight-decay
+    strengths) trains on every fold; candidates x folds of one network
     structure train together as vectorized runs. The chosen candidate
     (``selection``) is refitted on all of ``X``. Every other parameter is
     :class:`{base_name}`'s, fixed for all candidates.

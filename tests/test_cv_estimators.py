@@ -3,6 +3,7 @@ rule that chooses, and the estimator contract."""
 
 from __future__ import annotations
 
+import doctest
 import inspect
 
 import numpy as np
@@ -97,6 +98,7 @@ def test_signature_is_the_plain_estimators_without_warm_start_plus_the_search():
             "memory_budget",
             "error_score",
             "checkpoint",
+            "preprocessing",
         ]
         est = cv_cls(noise_std=0.2, cv=3)
         assert clone(est).get_params()["noise_std"] == 0.2
@@ -263,3 +265,10 @@ def test_an_interrupted_fit_sets_no_attribute(Xy_clf, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert not [k for k in vars(clf) if k.endswith("_")]
+
+
+def test_docstring_examples_run():
+    from skrobust import _cv
+
+    result = doctest.testmod(_cv, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
