@@ -40,9 +40,21 @@ def csv_files(tmp_path):
     return paths
 
 
-def test_quick_demo_writes_report_and_plots(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert main(["demo", *TINY, "--out", str(out)]) == 0
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    """One tiny quick demo with the batch-norm study, run as the installed
+    ``skrobust`` script in a fresh process without the frameworks' log
+    settings: the report and plot tests and the start-up-lines test below
+    read different things of the same run (each run imports Keras and
+    TensorFlow and compiles its programs anew)."""
+    out = tmp_path_factory.mktemp("quick") / "demo"
+    argv = [*TINY, "--variants", "baseline,hidden,bn-after", "--out", str(out)]
+    return _fresh_python("-c", SCRIPT, "demo", *argv), out
+
+
+def test_quick_demo_writes_report_and_plots(quick_demo):
+    run, out = quick_demo
+    assert run.returncode == 0, run.stderr
     report = (out / "report.md").read_text(encoding="utf-8")
     assert len(list(out.glob("*.png"))) >= 3
     for name in ("overfit baseline", "hidden noise 0.1 (pre-activation)"):
@@ -55,14 +67,13 @@ def test_quick_demo_writes_report_and_plots(tmp_path, capsys):
     for png in ("variants.png", "grid_search.png", "robustness.png", "history.png"):
         assert (out / png).is_file()
         assert f"({png})" in report
-    printed = capsys.readouterr().out
+    printed = run.stdout
     assert "overfit baseline" in printed and "train accuracy" in printed
 
 
-def test_quick_demo_includes_the_batch_norm_study(tmp_path):
-    out = tmp_path / "demo"
-    argv = ["demo", *TINY, "--variants", "baseline,hidden,bn-after", "--out", str(out)]
-    assert main(argv) == 0
+def test_quick_demo_includes_the_batch_norm_study(quick_demo):
+    run, out = quick_demo
+    assert run.returncode == 0, run.stderr
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "Batch-norm study" in report
     assert "batch norm after activation" in report
@@ -295,15 +306,13 @@ FRAMEWORK_LOG_LINE = re.compile(
 )
 
 
-def test_demo_prints_no_framework_start_up_lines(tmp_path):
-    # The smallest demo the command allows still imports Keras (TensorFlow on
-    # the default backend), trains, searches and writes the report.
-    tiny = ["--repeats", "1", "--epochs", "2", "--hidden-units", "2",
-            "--cv", "2", "--grid-levels", "0,0.1", "--robustness-levels", "0",
-            "--robustness-repeats", "1", "--variants", "baseline,hidden"]  # fmt: skip
-    run = _fresh_python("-c", SCRIPT, "demo", "--quick", *tiny, "--out", str(tmp_path))
+def test_demo_prints_no_framework_start_up_lines(quick_demo):
+    # A tiny quick demo (the fixture's, in a fresh process as the installed
+    # script runs) still imports Keras (TensorFlow on the default backend),
+    # trains, searches and writes the report.
+    run, out = quick_demo
     assert run.returncode == 0, run.stderr
-    assert (tmp_path / "report.md").is_file()
+    assert (out / "report.md").is_file()
     lines = (run.stdout + run.stderr).splitlines()
     assert [line for line in lines if FRAMEWORK_LOG_LINE.search(line)] == []
 
