@@ -395,6 +395,10 @@ def _error(capsys, argv) -> str:
 
 @pytest.fixture
 def mixed_csv(tmp_path):
+    return _write_mixed_csv(tmp_path)
+
+
+def _write_mixed_csv(folder):
     rng = np.random.default_rng(5)
     n = 120
     x = rng.normal(size=n)
@@ -413,17 +417,16 @@ def mixed_csv(tmp_path):
     frame.loc[::7, "x"] = np.nan
     frame.loc[::11, "city"] = None
     frame.loc[[3, 50], "label"] = None
-    path = tmp_path / "mixed.csv"
+    path = folder / "mixed.csv"
     frame.to_csv(path, index=False)
     return path, frame
 
 
-def test_demo_on_a_csv_with_categories_and_gaps(tmp_path, mixed_csv, capsys):
-    path, frame = mixed_csv
-    out = tmp_path / "out"
-    assert main(["demo", *TINY, "--data", str(path), "--target", "label",
-                 "--out", str(out)]) == 0  # fmt: skip
-    printed = capsys.readouterr().out
+def test_demo_on_a_csv_with_categories_and_gaps(budget_demo):
+    # The run of the training-budget test below (the demo's one run on this
+    # table): reading, the dropped rows and the preprocessing do not depend
+    # on the budget.
+    frame, printed, out = budget_demo
     assert "classification of 'label'" in printed
     assert "2 rows without a target dropped" in printed
     report = (out / "report.md").read_text()
@@ -619,22 +622,40 @@ def test_the_command_line_applies_the_budget_and_the_users_choices(
     assert settings.variants == ("baseline", "hidden")
 
 
-def test_the_report_says_what_the_budget_chose_and_left_out(
-    tmp_path, mixed_csv, capsys, monkeypatch
-):
-    path, frame = mixed_csv
-    # The table's 118 rows count as large here; two variants keep it quick.
-    monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_ROWS", 50)
-    monkeypatch.setattr(_demo.budget, "QUICK_LARGE_CSV_KEYS", ("baseline", "hidden"))
-    monkeypatch.setattr(_demo.budget, "QUICK_CSV_MAX_STEPS", 6)
-    monkeypatch.setattr(_demo.budget, "CSV_STEPS_PER_EPOCH", 1)
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def budget_demo(tmp_path_factory):
+    """``skrobust demo --quick`` on the mixed table, whose 118 rows count as
+    large here (two variants keep it quick): ``(frame, printed, out)``. The
+    budget test and the categories-and-gaps test read this one run."""
+    import contextlib
+    import io
+
+    path, frame = _write_mixed_csv(tmp_path_factory.mktemp("budget"))
+    out = path.parent / "out"
     argv = ["demo", "--quick", "--repeats", "2", "--hidden-units", "4", "--cv", "2",
             "--grid-levels", "0,0.1", "--robustness-levels", "0,0.5",
             "--robustness-repeats", "2", "--data", str(path), "--target", "label",
             "--out", str(out)]  # fmt: skip
-    assert main(argv) == 0
-    printed = capsys.readouterr().out
+    patch = {
+        "QUICK_LARGE_CSV_ROWS": 50,
+        "QUICK_LARGE_CSV_KEYS": ("baseline", "hidden"),
+        "QUICK_CSV_MAX_STEPS": 6,
+        "CSV_STEPS_PER_EPOCH": 1,
+    }
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+        for name, value in patch.items():
+            # The package keeps what it re-exports from budget once read: a
+            # read during this run must not leave the patched value there
+            # for the later tests of the module (the undo restores it).
+            mp.setattr(_demo, name, value, raising=False)
+            mp.setattr(_demo.budget, name, value)
+        assert main(argv) == 0
+    return frame, printed.getvalue(), out
+
+
+def test_the_report_says_what_the_budget_chose_and_left_out(budget_demo):
+    _, printed, out = budget_demo
     assert "Training: 82 training rows per split: batch size 82, 6 epochs" in printed
     assert "--epochs, --param batch_size=N and --variants override" in printed
     report = (out / "report.md").read_text(encoding="utf-8")
