@@ -256,8 +256,8 @@ class _BaseNoisyMLPCV:
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input data, as ``fit`` got it (a raw table in tabular mode).
 
         Returns
         -------
@@ -271,8 +271,8 @@ class _BaseNoisyMLPCV:
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input data, as ``fit`` got it (a raw table in tabular mode).
 
         Returns
         -------
@@ -357,8 +357,8 @@ class NoisyMLPClassifierCV(ClassifierMixin, _BaseNoisyMLPCV, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input data, as ``fit`` got it (a raw table in tabular mode).
 
         Returns
         -------
