@@ -441,21 +441,20 @@ def targets(results):
     def having(c):
         return [r for r in results if c in r["table"].index]
 
-    out = []
-    rs = having(SKLEARN)
-    if rs:
-        short = [f"{r['name']} {gap(r, SKLEARN):+.3f}" for r in rs]
-        low = [
-            s for r, s in zip(rs, short, strict=True) if gap(r, SKLEARN) < -TOLERANCE
-        ]
-        out.append(
-            (
-                f"mean >= {SKLEARN}'s - {TOLERANCE} on every table",
-                not low,
-                f"{len(rs) - len(low)}/{len(rs)} tables"
-                + (f"; below: {', '.join(low)}" if low else ""),
-            )
+    def on_every_table(c):
+        """The target 'mean >= c's - TOLERANCE on every table'."""
+        rs = having(c)
+        low = [f"{r['name']} {gap(r, c):+.3f}" for r in rs if gap(r, c) < -TOLERANCE]
+        return (
+            f"mean >= {c}'s - {TOLERANCE} on every table",
+            not low,
+            f"{len(rs) - len(low)}/{len(rs)} tables"
+            + (f"; below: {', '.join(low)}" if low else ""),
         )
+
+    out = []
+    if having(SKLEARN):
+        out.append(on_every_table(SKLEARN))
     rs = having(HGB)
     if rs:
         at_least = [r for r in rs if gap(r, HGB) >= 0]
@@ -471,21 +470,8 @@ def targets(results):
                 ),
             )
         )
-    rs = having(PLAIN)
-    if rs:
-        low = [
-            f"{r['name']} {gap(r, PLAIN):+.3f}"
-            for r in rs
-            if gap(r, PLAIN) < -TOLERANCE
-        ]
-        out.append(
-            (
-                f"mean >= {PLAIN}'s - {TOLERANCE} on every table",
-                not low,
-                f"{len(rs) - len(low)}/{len(rs)} tables"
-                + (f"; below: {', '.join(low)}" if low else ""),
-            )
-        )
+    if having(PLAIN):
+        out.append(on_every_table(PLAIN))
     rs = having(SKLEARN)
     if rs:
 
@@ -588,19 +574,7 @@ def main(argv=None):
                 fh.write(text + "\n")
         return text
 
-    for name in names:
-        package = TABLES[name][2]
-        print(f"{name}:", flush=True)
-        try:
-            results.append(run_table(name, args))
-        except ImportError as exc:
-            print(f"  [{name}] skipped: {exc} (pip install {package})", flush=True)
-            continue
-        print(markdown(results[-1]), flush=True)
-        report(done=False)
-    print()
-    print(report(done=True))
-    return 0
+    return study.run_tables(TABLES, names, args, run_table, markdown, report, results)
 
 
 if __name__ == "__main__":

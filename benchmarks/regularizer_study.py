@@ -541,8 +541,18 @@ def main(argv=None):
                 fh.write(text + "\n")
         return text
 
-    for name in args.tables or list(TABLES):
-        package = TABLES[name][2]
+    return run_tables(
+        TABLES, args.tables or list(TABLES), args, run_table, markdown, report, results
+    )
+
+
+def run_tables(tables, names, args, run_table, markdown, report, results):
+    """Run each table of ``tables`` named in ``names`` in turn (one whose
+    package is missing is skipped with a note), printing its markdown and
+    ``report(done=False)`` after each and ``report(done=True)`` at the end;
+    the process's exit code."""
+    for name in names:
+        package = tables[name][2]
         print(f"{name}:", flush=True)
         try:
             results.append(run_table(name, args))
